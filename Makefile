@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Front door: make | make test | make run | make fuzz | make bench | make format | make lint
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CONFIG ?= etc/switchboard.cfg
+FUZZ_SECONDS ?= 30
+CMAKE_GEN = cmake -S . -Wno-dev
+
+.PHONY: all build test run fuzz bench format lint deps clean
+
+all: build
+
+build:
+	@$(CMAKE_GEN) -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+deps:
+	@scripts/deps.sh
+
+# Unit tests, torture corpora and fuzz-corpus replay, under ASan+UBSan.
+test: deps
+	@$(CMAKE_GEN) -B build-test -DCMAKE_BUILD_TYPE=Debug -DSB_SANITIZE=ON >/dev/null
+	@cmake --build build-test -j $(JOBS)
+	@tests/run.sh build-test
+
+run: deps build
+	./build/switchboard -F -E -f $(CONFIG)
+
+fuzz: deps
+	@CC=clang $(CMAKE_GEN) -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+bench: build
+	@for b in build/bench_*; do [ -x "$$b" ] && "$$b"; done
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	rm -rf build build-test build-fuzz

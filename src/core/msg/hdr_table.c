@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Header names, compact forms, list/single rules and value parsers; method and transport names. */
+#include "sb/base.h"
+#include "sb/hdr.h"
+
+#define P(fn, type) .parse = (sb_hdr_parse_fn)(fn), .parsed_size = sizeof(type)
+#define NA P(sb_nameaddr_parse, struct sb_nameaddr)
+#define TOK P(sb_token_parse, struct sb_hdr_token)
+#define NUM P(sb_num_parse, struct sb_hdr_num)
+#define L SB_HDRI_LIST
+#define S1 SB_HDRI_SINGLE
+
+/* RFC3261-7.3.3 and the IANA registry for compact forms. */
+const struct sb_hdr_info sb_hdr_info[SB_HDR__COUNT] = {
+    [SB_HDR_OTHER] = {.name = ""},
+    [SB_HDR_VIA] = {.name = "Via", .compact = 'v', .flags = L, P(sb_via_parse, struct sb_via)},
+    [SB_HDR_FROM] = {.name = "From", .compact = 'f', .flags = S1, NA},
+    [SB_HDR_TO] = {.name = "To", .compact = 't', .flags = S1, NA},
+    [SB_HDR_CALL_ID] = {.name = "Call-ID", .compact = 'i', .flags = S1, P(sb_callid_parse, sb_str)},
+    [SB_HDR_CSEQ] = {.name = "CSeq", .flags = S1, P(sb_cseq_parse, struct sb_cseq)},
+    [SB_HDR_CONTACT] = {.name = "Contact", .compact = 'm', .flags = L, NA},
+    [SB_HDR_MAX_FORWARDS] = {.name = "Max-Forwards", .flags = S1,
+                             P(sb_maxfwd_parse, struct sb_hdr_num)},
+    [SB_HDR_ROUTE] = {.name = "Route", .flags = L, NA},
+    [SB_HDR_RECORD_ROUTE] = {.name = "Record-Route", .flags = L, NA},
+    [SB_HDR_CONTENT_LENGTH] = {.name = "Content-Length", .compact = 'l', .flags = S1, NUM},
+    [SB_HDR_CONTENT_TYPE] = {.name = "Content-Type", .compact = 'c', .flags = S1,
+                             P(sb_ctype_parse, struct sb_ctype)},
+    [SB_HDR_EXPIRES] = {.name = "Expires", NUM},
+    [SB_HDR_MIN_EXPIRES] = {.name = "Min-Expires", NUM},
+    [SB_HDR_AUTHORIZATION] = {.name = "Authorization", P(sb_digest_parse, struct sb_digest)},
+    [SB_HDR_PROXY_AUTHORIZATION] = {.name = "Proxy-Authorization",
+                                    P(sb_digest_parse, struct sb_digest)},
+    [SB_HDR_WWW_AUTHENTICATE] = {.name = "WWW-Authenticate", P(sb_digest_parse, struct sb_digest)},
+    [SB_HDR_PROXY_AUTHENTICATE] = {.name = "Proxy-Authenticate",
+                                   P(sb_digest_parse, struct sb_digest)},
+    [SB_HDR_EVENT] = {.name = "Event", .compact = 'o', P(sb_event_parse, struct sb_event)},
+    [SB_HDR_SUPPORTED] = {.name = "Supported", .compact = 'k', .flags = L, TOK},
+    [SB_HDR_REQUIRE] = {.name = "Require", .flags = L, TOK},
+    [SB_HDR_PROXY_REQUIRE] = {.name = "Proxy-Require", .flags = L, TOK},
+    [SB_HDR_UNSUPPORTED] = {.name = "Unsupported", .flags = L, TOK},
+    [SB_HDR_ALLOW] = {.name = "Allow", .flags = L, TOK},
+    [SB_HDR_SESSION_EXPIRES] = {.name = "Session-Expires", .compact = 'x',
+                                P(sb_session_expires_parse, struct sb_session_expires)},
+    [SB_HDR_MIN_SE] = {.name = "Min-SE"},
+    [SB_HDR_REPLY_TO] = {.name = "Reply-To", NA},
+    [SB_HDR_PATH] = {.name = "Path", .flags = L, NA},
+    [SB_HDR_P_ASSERTED_IDENTITY] = {.name = "P-Asserted-Identity", .flags = L, NA},
+    [SB_HDR_P_PREFERRED_IDENTITY] = {.name = "P-Preferred-Identity", .flags = L, NA},
+    [SB_HDR_REFER_TO] = {.name = "Refer-To", .compact = 'r', NA},
+    [SB_HDR_REFERRED_BY] = {.name = "Referred-By", .compact = 'b', NA},
+    [SB_HDR_CONTENT_ENCODING] = {.name = "Content-Encoding", .compact = 'e', .flags = L, TOK},
+    [SB_HDR_CONTENT_LANGUAGE] = {.name = "Content-Language", .flags = L, TOK},
+    [SB_HDR_CONTENT_DISPOSITION] = {.name = "Content-Disposition"},
+    [SB_HDR_ACCEPT] = {.name = "Accept", .flags = L},
+    [SB_HDR_ACCEPT_ENCODING] = {.name = "Accept-Encoding", .flags = L},
+    [SB_HDR_ACCEPT_LANGUAGE] = {.name = "Accept-Language", .flags = L},
+    [SB_HDR_ALLOW_EVENTS] = {.name = "Allow-Events", .compact = 'u', .flags = L, TOK},
+    [SB_HDR_SUBSCRIPTION_STATE] = {.name = "Subscription-State"},
+    [SB_HDR_SUBJECT] = {.name = "Subject", .compact = 's'},
+    [SB_HDR_USER_AGENT] = {.name = "User-Agent"},
+    [SB_HDR_SERVER] = {.name = "Server"},
+    [SB_HDR_DATE] = {.name = "Date"},
+    [SB_HDR_ORGANIZATION] = {.name = "Organization"},
+    [SB_HDR_PRIORITY] = {.name = "Priority"},
+    [SB_HDR_RACK] = {.name = "RAck"},
+    [SB_HDR_RSEQ] = {.name = "RSeq", NUM},
+    [SB_HDR_REASON] = {.name = "Reason", .flags = L},
+    [SB_HDR_SIP_ETAG] = {.name = "SIP-ETag"},
+    [SB_HDR_SIP_IF_MATCH] = {.name = "SIP-If-Match"},
+    [SB_HDR_IDENTITY] = {.name = "Identity", .compact = 'y'},
+    [SB_HDR_DIVERSION] = {.name = "Diversion", .flags = L},
+    [SB_HDR_WARNING] = {.name = "Warning", .flags = L},
+    [SB_HDR_RETRY_AFTER] = {.name = "Retry-After"},
+    [SB_HDR_AUTHENTICATION_INFO] = {.name = "Authentication-Info"},
+    [SB_HDR_CALL_INFO] = {.name = "Call-Info", .flags = L},
+    [SB_HDR_ALERT_INFO] = {.name = "Alert-Info", .flags = L},
+    [SB_HDR_ERROR_INFO] = {.name = "Error-Info", .flags = L},
+    [SB_HDR_IN_REPLY_TO] = {.name = "In-Reply-To", .flags = L},
+    [SB_HDR_MIME_VERSION] = {.name = "MIME-Version"},
+    [SB_HDR_TIMESTAMP] = {.name = "Timestamp"},
+    [SB_HDR_ACCEPT_CONTACT] = {.name = "Accept-Contact", .compact = 'a', .flags = L},
+    [SB_HDR_REJECT_CONTACT] = {.name = "Reject-Contact", .compact = 'j', .flags = L},
+    [SB_HDR_REQUEST_DISPOSITION] = {.name = "Request-Disposition", .compact = 'd', .flags = L},
+    [SB_HDR_PRIVACY] = {.name = "Privacy"},
+};
+
+/* Name lookup: a small open-addressing table keyed by a case-folded hash of the name, built once
+ * at first use from sb_hdr_info[]. Collisions are resolved by a full case-insensitive compare. */
+#define HT_SIZE 256
+static uint8_t ht[HT_SIZE]; /* header type, 0 = empty slot */
+static uint8_t compact_map[128];
+
+static inline uint32_t name_hash(const char *p, size_t len)
+{
+    uint32_t h = (uint32_t)len * 0x9e3779b1u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ((unsigned char)p[i] | 0x20u)) * 0x01000193u;
+    return h ^ (h >> 15);
+}
+
+__attribute__((constructor)) static void hdr_table_build(void)
+{
+    for (int t = 1; t < SB_HDR__COUNT; t++) {
+        const char *n = sb_hdr_info[t].name;
+        size_t len = strlen(n);
+        uint32_t i = name_hash(n, len) & (HT_SIZE - 1);
+        while (ht[i])
+            i = (i + 1) & (HT_SIZE - 1);
+        ht[i] = (uint8_t)t;
+        if (sb_hdr_info[t].compact) {
+            compact_map[(unsigned char)sb_hdr_info[t].compact] = (uint8_t)t;
+            compact_map[(unsigned char)sb_hdr_info[t].compact - 32] = (uint8_t)t;
+        }
+    }
+}
+
+enum sb_hdr_type sb_hdr_lookup(sb_str name)
+{
+    if (name.len == 1)
+        return (unsigned char)name.p[0] < 128 ? compact_map[(unsigned char)name.p[0]] : 0;
+    uint32_t i = name_hash(name.p, name.len) & (HT_SIZE - 1);
+    for (; ht[i]; i = (i + 1) & (HT_SIZE - 1)) {
+        const char *n = sb_hdr_info[ht[i]].name;
+        if (strlen(n) == name.len && sb_str_caseeq(name, (sb_str){n, name.len}))
+            return ht[i];
+    }
+    return SB_HDR_OTHER;
+}
+
+static const struct {
+    const char *name;
+    uint32_t id;
+} methods[] = {
+    {"INVITE", SB_METHOD_INVITE},       {"ACK", SB_METHOD_ACK},
+    {"BYE", SB_METHOD_BYE},             {"CANCEL", SB_METHOD_CANCEL},
+    {"REGISTER", SB_METHOD_REGISTER},   {"OPTIONS", SB_METHOD_OPTIONS},
+    {"INFO", SB_METHOD_INFO},           {"UPDATE", SB_METHOD_UPDATE},
+    {"PRACK", SB_METHOD_PRACK},         {"SUBSCRIBE", SB_METHOD_SUBSCRIBE},
+    {"NOTIFY", SB_METHOD_NOTIFY},       {"PUBLISH", SB_METHOD_PUBLISH},
+    {"MESSAGE", SB_METHOD_MESSAGE},     {"REFER", SB_METHOD_REFER},
+};
+
+uint32_t sb_method_lookup(sb_str name)
+{
+    /* RFC3261-7.1: method names are case-sensitive */
+    for (size_t i = 0; i < SB_ARRAY_LEN(methods); i++)
+        if (strlen(methods[i].name) == name.len && memcmp(methods[i].name, name.p, name.len) == 0)
+            return methods[i].id;
+    return SB_METHOD_OTHER;
+}
+
+const char *sb_method_name(uint32_t id)
+{
+    for (size_t i = 0; i < SB_ARRAY_LEN(methods); i++)
+        if (methods[i].id == id)
+            return methods[i].name;
+    return NULL;
+}
+
+uint8_t sb_proto_lookup(sb_str name)
+{
+    static const struct {
+        const char *lc;
+        uint8_t proto;
+    } protos[] = {{"udp", SB_PROTO_UDP},   {"tcp", SB_PROTO_TCP}, {"tls", SB_PROTO_TLS},
+                  {"sctp", SB_PROTO_SCTP}, {"ws", SB_PROTO_WS},   {"wss", SB_PROTO_WSS}};
+    for (size_t i = 0; i < SB_ARRAY_LEN(protos); i++)
+        if (sb_str_caseeq_lit(name, protos[i].lc))
+            return protos[i].proto;
+    return SB_PROTO_OTHER;
+}
