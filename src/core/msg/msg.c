@@ -1,3 +1,486 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* placeholder */
+/* The SIP message parser: start line, header index (one pass) and Content-Length framing. Header
+ * values are parsed later, on first access (msg_hdr.c). */
+#include <stdlib.h>
+
+#include "sb/buf.h"
 #include "sb/msg.h"
+#include "sb/uri.h"
+
+const struct sb_msg_limits sb_msg_limits_default = {
+    .max_size = 65535,
+    .max_headers = 512,
+    .max_line = 8192,
+    .max_uri = 4096,
+    .arena_cap = 256 * 1024,
+};
+
+void sb_msg_init(struct sb_msg *m, const struct sb_msg_limits *limits)
+{
+    memset(m, 0, offsetof(struct sb_msg, hdr_inline));
+    m->limits = limits ? limits : &sb_msg_limits_default;
+    sb_arena_init(&m->arena, m->arena_inline, sizeof(m->arena_inline), m->limits->arena_cap);
+    m->hdrs = m->hdr_inline;
+    m->cap_hdrs = SB_MSG_INLINE_HDRS;
+}
+
+void sb_msg_reset(struct sb_msg *m)
+{
+    if (m->owner) {
+        sb_buf_unref(m->owner);
+        m->owner = NULL;
+    }
+    sb_arena_reset(&m->arena);
+    m->hdrs = m->hdr_inline;
+    m->cap_hdrs = SB_MSG_INLINE_HDRS;
+    m->n_hdrs = 0;
+    m->lumps = NULL;
+    m->n_lumps = m->cap_lumps = 0;
+    m->lump_err = 0;
+}
+
+void sb_msg_deinit(struct sb_msg *m)
+{
+    sb_msg_reset(m);
+    sb_arena_deinit(&m->arena);
+}
+
+/* Record the first fault; later ones keep the first (it is the one a 400 should name). */
+static int msg_fail(struct sb_msg *m, int code, uint8_t part, const struct sb_hdr *h, size_t off,
+                    const char *what)
+{
+    if (m->err.code)
+        return m->err.code;
+    m->err.code = code;
+    m->err.part = part;
+    m->err.hdr_type = h ? h->type : SB_HDR_OTHER;
+    m->err.hdr_name = h ? h->name : (sb_span){0, 0};
+    m->err.offset = (uint32_t)off;
+    m->err.what = what;
+    return code;
+}
+
+/* Return the offset of the '\n' ending the line that starts at <i>, or <n> if none. */
+static inline size_t line_end(const char *b, size_t i, size_t n)
+{
+    const char *q = memchr(b + i, '\n', n - i);
+    return q ? (size_t)(q - b) : n;
+}
+
+/* Length of the line content [i, lf) without a trailing CR. */
+static inline size_t trim_cr(const char *b, size_t i, size_t lf)
+{
+    return (lf > i && b[lf - 1] == '\r') ? lf - 1 : lf;
+}
+
+static bool is_sip_version(const char *p, size_t len, bool *is_20)
+{
+    /* RFC3261-7.1: SIP-Version is case-insensitive: "SIP" "/" 1*DIGIT "." 1*DIGIT */
+    if (len < 4 || sb_lower((unsigned char)p[0]) != 's' || sb_lower((unsigned char)p[1]) != 'i' ||
+        sb_lower((unsigned char)p[2]) != 'p' || p[3] != '/')
+        return false;
+    size_t i = 4, d0 = i;
+    while (i < len && sb_is_digit((unsigned char)p[i]))
+        i++;
+    if (i == d0 || i == len || p[i] != '.')
+        return false;
+    size_t d1 = ++i;
+    while (i < len && sb_is_digit((unsigned char)p[i]))
+        i++;
+    if (i == d1 || i != len)
+        return false;
+    *is_20 = len == 7 && p[4] == '2' && p[5] == '.' && p[6] == '0';
+    return true;
+}
+
+/* Split the start line into whitespace-separated words. RFC3261-7.1 asks for single SPs; RFC 4475
+ * §3.1.2.9 and §3.1.2.10 let an element accept several SPs and trailing SPs, which we do. */
+static size_t next_word(const char *b, size_t *i, size_t end)
+{
+    while (*i < end && sb_is_ws((unsigned char)b[*i]))
+        (*i)++;
+    size_t w = *i;
+    while (*i < end && !sb_is_ws((unsigned char)b[*i]))
+        (*i)++;
+    return w;
+}
+
+static int parse_reply_line(struct sb_msg *m, size_t i, size_t end)
+{
+    const char *b = m->buf;
+    size_t v0 = next_word(b, &i, end);
+    bool is_20 = false;
+    m->kind = SB_MSG_REPLY;
+    m->version = (sb_span){(uint32_t)v0, (uint32_t)(i - v0)};
+    if (!is_sip_version(b + v0, i - v0, &is_20))
+        return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_START_LINE, NULL, v0, "bad status line");
+    if (!is_20)
+        return msg_fail(m, SB_EVERSION, SB_MSG_ERRP_VERSION, NULL, v0, "unsupported SIP version");
+    size_t s0 = next_word(b, &i, end);
+    /* RFC3261-7.2: Status-Code is exactly 3 digits; we accept 100..699 */
+    if (i - s0 != 3 || !sb_is_digit((unsigned char)b[s0]) || b[s0] < '1' || b[s0] > '6' ||
+        !sb_is_digit((unsigned char)b[s0 + 1]) || !sb_is_digit((unsigned char)b[s0 + 2]))
+        return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_STATUS, NULL, s0, "bad status code");
+    m->status = (uint16_t)((b[s0] - '0') * 100 + (b[s0 + 1] - '0') * 10 + (b[s0 + 2] - '0'));
+    /* the reason phrase is everything after one SP, possibly empty, possibly UTF-8 */
+    if (i < end)
+        i++;
+    for (size_t k = i; k < end; k++)
+        if ((unsigned char)b[k] < 0x20 && b[k] != '\t')
+            return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_STATUS, NULL, k, "bad reason phrase");
+    m->reason = (sb_span){(uint32_t)i, (uint32_t)(end - i)};
+    return 0;
+}
+
+static int parse_request_line(struct sb_msg *m, size_t i, size_t end)
+{
+    const char *b = m->buf;
+    size_t w = next_word(b, &i, end);
+    m->kind = SB_MSG_REQUEST;
+    m->method = (sb_span){(uint32_t)w, (uint32_t)(i - w)};
+    for (size_t k = w; k < i; k++)
+        if (!sb_is_token((unsigned char)b[k]))
+            return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_METHOD, NULL, k, "bad method");
+    m->method_id = sb_method_lookup(sb_msg_span(m, m->method));
+
+    w = next_word(b, &i, end);
+    m->ruri = (sb_span){(uint32_t)w, (uint32_t)(i - w)};
+    if (m->ruri.len == 0)
+        return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_RURI, NULL, w, "missing Request-URI");
+    if (m->ruri.len > m->limits->max_uri)
+        return msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, NULL, w, "Request-URI too long");
+
+    w = next_word(b, &i, end);
+    m->version = (sb_span){(uint32_t)w, (uint32_t)(i - w)};
+    bool is_20 = false;
+    size_t extra = i;
+    next_word(b, &extra, end);
+    if (!is_sip_version(b + w, i - w, &is_20) || extra != end) {
+        /* "sip:a@b; lr SIP/2.0" (RFC 4475 §3.1.2.8) lands here: LWS inside the URI */
+        return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_START_LINE, NULL, w, "bad request line");
+    }
+    if (!is_20)
+        return msg_fail(m, SB_EVERSION, SB_MSG_ERRP_VERSION, NULL, w, "unsupported SIP version");
+    return 0;
+}
+
+static int hdrs_grow(struct sb_msg *m)
+{
+    uint32_t cap = m->cap_hdrs * 2;
+    if (cap > m->limits->max_headers)
+        cap = m->limits->max_headers;
+    struct sb_hdr *h = sb_arena_alloc(&m->arena, cap * sizeof(*h));
+    if (!h)
+        return SB_ENOMEM;
+    memcpy(h, m->hdrs, m->n_hdrs * sizeof(*h));
+    m->hdrs = h;
+    m->cap_hdrs = cap;
+    return 0;
+}
+
+/* Append one index entry for a value [v0, v1) of the field described by <tmpl>. */
+static int hdr_add(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1,
+                   uint16_t flags)
+{
+    if (m->n_hdrs >= m->limits->max_headers || m->n_hdrs >= UINT16_MAX)
+        return msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, tmpl, tmpl->name.off, "too many headers");
+    if (m->n_hdrs == m->cap_hdrs && hdrs_grow(m) != 0)
+        return msg_fail(m, SB_ENOMEM, SB_MSG_ERRP_LIMIT, tmpl, tmpl->name.off, "out of memory");
+    const char *b = m->buf;
+    while (v0 < v1 && (sb_is_ws((unsigned char)b[v0]) || b[v0] == '\r' || b[v0] == '\n'))
+        v0++;
+    while (v1 > v0 && (sb_is_ws((unsigned char)b[v1 - 1]) || b[v1 - 1] == '\r' || b[v1 - 1] == '\n'))
+        v1--;
+    uint32_t idx = m->n_hdrs++;
+    struct sb_hdr *h = &m->hdrs[idx];
+    *h = *tmpl;
+    h->idx = (uint16_t)idx;
+    h->flags = flags;
+    h->next = 0;
+    h->value = (sb_span){(uint32_t)v0, (uint32_t)(v1 - v0)};
+    h->unfolded = NULL;
+    h->unfolded_len = 0;
+    h->parsed = NULL;
+    if ((flags & SB_HDRF_FOLDED) && memchr(b + v0, '\n', v1 - v0)) {
+        /* RFC3261-7.3.1: a fold (CRLF followed by WSP) is equivalent to one SP */
+        char *u = sb_arena_alloc(&m->arena, v1 - v0);
+        if (!u)
+            return msg_fail(m, SB_ENOMEM, SB_MSG_ERRP_LIMIT, h, v0, "out of memory");
+        size_t n = 0;
+        for (size_t k = v0; k < v1; k++) {
+            if (b[k] == '\r' && k + 1 < v1 && b[k + 1] == '\n')
+                continue;
+            if (b[k] == '\n') {
+                u[n++] = ' ';
+                while (k + 1 < v1 && sb_is_ws((unsigned char)b[k + 1]))
+                    k++;
+                continue;
+            }
+            u[n++] = b[k];
+        }
+        h->unfolded = u;
+        h->unfolded_len = (uint32_t)n;
+    } else {
+        h->flags &= (uint16_t)~SB_HDRF_FOLDED;
+    }
+    uint16_t t = h->type;
+    if (m->last[t])
+        m->hdrs[m->last[t] - 1].next = (uint16_t)(idx + 1);
+    else
+        m->first[t] = (uint16_t)(idx + 1);
+    m->last[t] = (uint16_t)(idx + 1);
+    return 0;
+}
+
+/* Split a comma-list field value [v0, v1) into entries. Commas inside quoted strings, <...> and
+ * (comments) do not separate values. */
+static int hdr_add_list(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1,
+                        uint16_t fold)
+{
+    const char *b = m->buf;
+    if (!memchr(b + v0, ',', v1 - v0))
+        return hdr_add(m, tmpl, v0, v1, fold | SB_HDRF_LIST_FIRST | SB_HDRF_LIST_LAST);
+    size_t start = v0;
+    int angle = 0, paren = 0;
+    bool quoted = false;
+    uint16_t first = SB_HDRF_LIST_FIRST;
+    for (size_t k = v0; k < v1; k++) {
+        char c = b[k];
+        if (quoted) {
+            if (c == '\\' && k + 1 < v1)
+                k++;
+            else if (c == '"')
+                quoted = false;
+            continue;
+        }
+        if (c == '"')
+            quoted = true;
+        else if (c == '<')
+            angle++;
+        else if (c == '>' && angle > 0)
+            angle--;
+        else if (c == '(')
+            paren++;
+        else if (c == ')' && paren > 0)
+            paren--;
+        else if (c == ',' && angle == 0 && paren == 0) {
+            int rc = hdr_add(m, tmpl, start, k, fold | first);
+            if (rc)
+                return rc;
+            first = 0;
+            start = k + 1;
+        }
+    }
+    return hdr_add(m, tmpl, start, v1, fold | first | SB_HDRF_LIST_LAST);
+}
+
+/* One header field starting at <i>: name, HCOLON, value up to the end of the field (folded
+ * continuation lines included). Returns the offset after the field, or 0 on error. */
+static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
+{
+    const char *b = m->buf;
+    struct sb_hdr tmpl = {0};
+    size_t n0 = i;
+    while (i < n && sb_is_token((unsigned char)b[i]))
+        i++;
+    tmpl.name = (sb_span){(uint32_t)n0, (uint32_t)(i - n0)};
+    while (i < n && sb_is_ws((unsigned char)b[i]))
+        i++;
+    if (i == n0 || i >= n || b[i] != ':') {
+        msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, tmpl.name.len ? &tmpl : NULL, n0,
+                 "bad header line");
+        return 0;
+    }
+    size_t v0 = i + 1;
+    uint16_t fold = 0;
+    size_t lf = line_end(b, v0, n);
+    /* RFC3261-7.3.1: a line starting with SP or HTAB continues the field */
+    while (lf + 1 < n && sb_is_ws((unsigned char)b[lf + 1])) {
+        fold = SB_HDRF_FOLDED;
+        lf = line_end(b, lf + 1, n);
+    }
+    size_t end = lf < n ? lf + 1 : n;
+    size_t v1 = trim_cr(b, v0, lf);
+    tmpl.field = (sb_span){(uint32_t)n0, (uint32_t)(end - n0)};
+    tmpl.type = (uint16_t)sb_hdr_lookup(sb_msg_span(m, tmpl.name));
+    if (tmpl.name.len == 1 && tmpl.type != SB_HDR_OTHER)
+        fold |= SB_HDRF_COMPACT;
+    if (end - n0 > m->limits->max_line) {
+        msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, &tmpl, n0, "header too long");
+        return 0;
+    }
+    const struct sb_hdr_info *info = &sb_hdr_info[tmpl.type];
+    if ((info->flags & SB_HDRI_SINGLE) && m->first[tmpl.type]) {
+        /* RFC 4475 §3.1.2.19: several values for a single-value field */
+        msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, &tmpl, n0, "duplicate");
+        return 0;
+    }
+    int rc = (info->flags & SB_HDRI_LIST) ? hdr_add_list(m, &tmpl, v0, v1, fold)
+                                          : hdr_add(m, &tmpl, v0, v1, fold);
+    return rc ? 0 : end;
+}
+
+static int parse_clen(struct sb_msg *m)
+{
+    struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_CONTENT_LENGTH);
+    if (!h)
+        return 0;
+    sb_str v = sb_msg_hdr_value(m, h);
+    if (sb_str_to_u32(v, &m->clen) != 0) /* RFC 4475 §3.1.2.3: a negative value is an error */
+        return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, h, h->value.off, "bad");
+    m->has_clen = true;
+    return 0;
+}
+
+static int parse_body(struct sb_msg *m, size_t body_off, unsigned flags)
+{
+    int rc = parse_clen(m);
+    if (rc)
+        return rc;
+    size_t avail = m->rcv_len - body_off;
+    if (!m->has_clen) {
+        /* RFC3261-18.3: a stream message must carry Content-Length; a datagram's body is the rest */
+        if (flags & SB_MSG_STREAM)
+            return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_BODY, NULL, body_off,
+                            "missing Content-Length");
+        m->body = (sb_span){(uint32_t)body_off, (uint32_t)avail};
+        m->len = m->rcv_len;
+        return 0;
+    }
+    if (m->clen > avail) {
+        /* RFC 4475 §3.1.2.2: Content-Length larger than the message */
+        struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_CONTENT_LENGTH);
+        return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_BODY, h, body_off,
+                        "Content-Length larger than body");
+    }
+    /* RFC3261-18.3: datagram octets beyond Content-Length are discarded */
+    m->body = (sb_span){(uint32_t)body_off, m->clen};
+    m->len = (uint32_t)(body_off + m->clen);
+    return 0;
+}
+
+static void parse_begin(struct sb_msg *m, const char *buf, size_t len)
+{
+    if (m->n_hdrs || m->owner || m->arena.chunks)
+        sb_msg_reset(m);
+    m->buf = buf;
+    m->len = m->rcv_len = (uint32_t)len;
+    m->kind = 0;
+    m->is_stream = false;
+    m->has_clen = false;
+    m->status = 0;
+    m->method_id = SB_METHOD_OTHER;
+    m->start_line = m->method = m->ruri = m->version = m->reason = m->body = (sb_span){0, 0};
+    m->ruri_parsed = NULL;
+    m->hdrs_end = 0;
+    m->clen = 0;
+    memset(&m->err, 0, sizeof(m->err));
+    memset(m->first, 0, sizeof(m->first));
+    memset(m->last, 0, sizeof(m->last));
+}
+
+int sb_msg_parse(struct sb_msg *m, const char *buf, size_t len, unsigned flags)
+{
+    parse_begin(m, buf, len > UINT32_MAX ? 0 : len);
+    m->is_stream = (flags & SB_MSG_STREAM) != 0;
+    if (len > m->limits->max_size)
+        return msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, NULL, m->limits->max_size,
+                        "message too large");
+    size_t n = len, i = 0;
+    /* RFC3261-7.5: CRLFs before the start line are ignored */
+    while (i < n && (buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    if (i == n)
+        return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_START_LINE, NULL, i, "empty message");
+    size_t lf = line_end(buf, i, n);
+    size_t end = trim_cr(buf, i, lf);
+    if (end - i > m->limits->max_line)
+        return msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, NULL, i, "start line too long");
+    m->start_line = (sb_span){(uint32_t)i, (uint32_t)(end - i)};
+    int rc = (end - i > 4 && memcmp(buf + i, "SIP/", 4) == 0) ? parse_reply_line(m, i, end)
+                                                               : parse_request_line(m, i, end);
+    if (rc)
+        return rc;
+
+    i = lf < n ? lf + 1 : n;
+    for (;;) {
+        if (i >= n) {
+            /* a datagram whose last header line is not followed by the empty line: take the end
+             * of the datagram as the end of the header section */
+            if (flags & SB_MSG_STREAM)
+                return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_BODY, NULL, i, "no end of headers");
+            m->hdrs_end = (uint32_t)n;
+            return parse_body(m, n, flags);
+        }
+        if (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n')) {
+            m->hdrs_end = (uint32_t)i;
+            return parse_body(m, i + (buf[i] == '\r' ? 2 : 1), flags);
+        }
+        i = parse_field(m, i, n);
+        if (i == 0)
+            return m->err.code;
+    }
+}
+
+int sb_msg_parse_buf(struct sb_msg *m, struct sb_buf *b, unsigned flags)
+{
+    int rc = sb_msg_parse(m, b->data, b->len, flags);
+    m->owner = sb_buf_ref(b);
+    return rc;
+}
+
+/* Is the line [i, e) a Content-Length field? Returns the value offset or 0. */
+static size_t clen_field(const char *b, size_t i, size_t e)
+{
+    static const char name[] = "content-length";
+    size_t k = 0;
+    if (e - i >= 1 && sb_lower((unsigned char)b[i]) == 'l' &&
+        (i + 1 < e && (b[i + 1] == ':' || sb_is_ws((unsigned char)b[i + 1])))) {
+        k = i + 1;
+    } else {
+        if (e - i < sizeof(name) - 1)
+            return 0;
+        for (size_t j = 0; j < sizeof(name) - 1; j++)
+            if (sb_lower((unsigned char)b[i + j]) != (unsigned char)name[j])
+                return 0;
+        k = i + sizeof(name) - 1;
+    }
+    while (k < e && sb_is_ws((unsigned char)b[k]))
+        k++;
+    return (k < e && b[k] == ':') ? k + 1 : 0;
+}
+
+long sb_msg_frame(const char *buf, size_t len, const struct sb_msg_limits *limits)
+{
+    if (!limits)
+        limits = &sb_msg_limits_default;
+    size_t i = 0, clen_at = 0;
+    uint32_t clen = 0;
+    bool have = false;
+    for (;;) {
+        const char *q = memchr(buf + i, '\n', len - i);
+        if (!q)
+            return len >= limits->max_size ? SB_ELIMIT : SB_EAGAIN;
+        size_t lf = (size_t)(q - buf);
+        size_t e = trim_cr(buf, i, lf);
+        if (e == i && i > 0) { /* the empty line */
+            if (!have)
+                return SB_EPARSE;
+            uint64_t total = (uint64_t)lf + 1 + clen;
+            if (total > limits->max_size)
+                return SB_ELIMIT;
+            return total <= len ? (long)total : SB_EAGAIN;
+        }
+        if (i > 0 && !sb_is_ws((unsigned char)buf[i]) && (clen_at = clen_field(buf, i, e)) != 0) {
+            if (have)
+                return SB_EPARSE; /* repeated Content-Length */
+            sb_str v = sb_str_trim((sb_str){buf + clen_at, e - clen_at});
+            if (sb_str_to_u32(v, &clen) != 0)
+                return SB_EPARSE;
+            have = true;
+        }
+        i = lf + 1;
+        if (i >= limits->max_size)
+            return SB_ELIMIT;
+    }
+}

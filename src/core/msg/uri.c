@@ -20,18 +20,3 @@ long sb_uri_unescape(sb_str in, char *out)
     (void)out;
     return SB_EPARSE;
 }
-int sb_param_next(sb_str *s, struct sb_param *p, bool lws)
-{
-    (void)s;
-    (void)p;
-    (void)lws;
-    return SB_EPARSE;
-}
-int sb_param_find(sb_str params, const char *lc_name, struct sb_param *out, bool lws)
-{
-    (void)params;
-    (void)lc_name;
-    (void)out;
-    (void)lws;
-    return SB_EPARSE;
-}
