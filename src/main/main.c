@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* switchboard: command line entry point. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,12 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     const char *cfg = "etc/switchboard.cfg";
+    bool check_only = false;
     int opt;
     while ((opt = getopt(argc, argv, "f:cFEVh")) != -1) {
         switch (opt) {
         case 'f': cfg = optarg; break;
-        case 'c':
+        case 'c': check_only = true; break;
         case 'F':
         case 'E': break;
         case 'V': printf("switchboard %s\n", SB_VERSION); return 0;
@@ -32,6 +35,17 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    (void)cfg;
+    FILE *f = fopen(cfg, "r");
+    if (!f) {
+        fprintf(stderr, "%s: cannot open configuration: %s\n", cfg, strerror(errno));
+        return 1;
+    }
+    fclose(f);
+    if (check_only) {
+        printf("%s: readable\n", cfg);
+        return 0;
+    }
+    SB_LOG(SB_LOG_NOTICE, "switchboard %s: configuration %s; the SIP runtime is not part of this "
+                          "build yet, exiting", SB_VERSION, cfg);
     return 0;
 }
