@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Routing-script values, route types, results and the per-execution context. Types only. */
+#ifndef SB_SCRIPT_T_H
+#define SB_SCRIPT_T_H
+
+#include "sb/arena.h"
+#include "sb/base-t.h"
+
+struct sb_msg;
+struct sb_script;
+struct sb_avps;
+
+/* Route block types, as bit flags so that a function can list where it is allowed. */
+enum sb_route_type {
+    SB_ROUTE_REQUEST = 1 << 0, /* route, route[name] reached from it */
+    SB_ROUTE_FAILURE = 1 << 1,
+    SB_ROUTE_ONREPLY = 1 << 2,
+    SB_ROUTE_BRANCH = 1 << 3,
+    SB_ROUTE_ERROR = 1 << 4,
+    SB_ROUTE_LOCAL = 1 << 5,
+    SB_ROUTE_STARTUP = 1 << 6,
+    SB_ROUTE_TIMER = 1 << 7,
+    SB_ROUTE_EVENT = 1 << 8,
+};
+#define SB_ROUTE_ALL 0x1ffu
+/* Routes that carry a SIP message. */
+#define SB_ROUTE_MSG                                                                               \
+    (SB_ROUTE_REQUEST | SB_ROUTE_FAILURE | SB_ROUTE_ONREPLY | SB_ROUTE_BRANCH | SB_ROUTE_ERROR |   \
+     SB_ROUTE_LOCAL)
+
+/* A script value. OpenSIPS has 32-bit signed integers, strings and NULL. A string borrows: from
+ * the message, from the compiled script (constants) or from the execution's scratch arena. */
+enum sb_val_type {
+    SB_VAL_NULL = 0,
+    SB_VAL_INT,
+    SB_VAL_STR,
+};
+
+struct sb_val {
+    uint8_t type; /* enum sb_val_type */
+    int32_t i;    /* SB_VAL_INT */
+    sb_str s;     /* SB_VAL_STR */
+};
+
+/* How execution continues after a statement or a function. */
+enum sb_ctl {
+    SB_CTL_NEXT = 0, /* go on */
+    SB_CTL_RETURN,   /* leave the current route (return) */
+    SB_CTL_EXIT,     /* stop the whole script (exit, or a return code of 0 — OpenSIPS rule) */
+    SB_CTL_DROP,     /* stop and drop (drop; in branch_route: drop the branch) */
+    SB_CTL_BREAK,    /* leave the innermost switch / loop */
+    SB_CTL_SUSPEND,  /* an async function suspended the script; it resumes later */
+    SB_CTL_ERROR,    /* a runtime error: stop the script, log it */
+};
+
+/* The explicit result of a script function or route: <code> is what $rc sees (>0 true, <0 false,
+ * 0 only together with SB_CTL_EXIT), <ctl> what happens next. Returned by value. */
+typedef struct {
+    int32_t code;
+    uint8_t ctl; /* enum sb_ctl */
+} sb_res;
+
+static inline sb_res sb_res_code(int32_t code)
+{
+    /* OpenSIPS: a function returning 0 stops the script. Modules say so explicitly with
+     * sb_res_exit(); a plain 0 here is treated the same way, never silently as "true". */
+    return (sb_res){code, code == 0 ? SB_CTL_EXIT : SB_CTL_NEXT};
+}
+static inline sb_res sb_res_true(void)
+{
+    return (sb_res){1, SB_CTL_NEXT};
+}
+static inline sb_res sb_res_false(void)
+{
+    return (sb_res){-1, SB_CTL_NEXT};
+}
+static inline sb_res sb_res_exit(void)
+{
+    return (sb_res){0, SB_CTL_EXIT};
+}
+static inline sb_res sb_res_drop(void)
+{
+    return (sb_res){0, SB_CTL_DROP};
+}
+static inline sb_res sb_res_error(int32_t code)
+{
+    return (sb_res){code < 0 ? code : -1, SB_CTL_ERROR};
+}
+
+#define SB_SCRIPT_MAX_ARGS 8
+#define SB_SCRIPT_MAX_DEPTH 64 /* nested route() calls */
+#define SB_SCRIPT_MAX_RETURN 8 /* values of return(code, v1, ...) */
+
+/* Per-request routing state that the script edits and the forwarding code reads. Strings live in
+ * the message arena. */
+struct sb_route_state {
+    sb_str new_ruri;   /* $ru after a write; p == NULL: the received Request-URI */
+    sb_str dst_uri;    /* $du; p == NULL: none */
+    uint32_t flags;    /* message flags ($mf, setflag) */
+    uint32_t bflags;   /* branch flags of branch 0 ($bf, setbflag) */
+    bool force_rport;  /* force_rport() */
+    bool replied;      /* a reply was sent for this request */
+    bool forwarded;    /* the request was relayed/forwarded */
+};
+
+/* One execution of the script over one message (or none: startup, timer, event routes). Lives on
+ * the worker's stack; everything it allocates is in <scratch>, reset when the execution ends. */
+struct sb_sctx {
+    struct sb_msg *msg;           /* NULL in startup/timer/event routes */
+    struct sb_msg *reply;         /* the <reply> context in failure/onreply routes, else NULL */
+    const struct sb_script *script;
+    struct sb_route_state *rs;    /* NULL when there is no message */
+    struct sb_avps *avps;         /* $avp list (the transaction's, or this execution's) */
+    struct sb_arena *scratch;     /* strings made while executing */
+    uint32_t route_type;          /* enum sb_route_type of the running top route */
+    int32_t rc;                   /* $rc / $retcode */
+    uint32_t depth;               /* route() nesting */
+    const char *route_name;       /* $route */
+    uint32_t cfg_line;            /* $cfg_line: line of the running statement */
+    uint32_t n_params;            /* $param(n) of the running sub-route */
+    struct sb_val params[SB_SCRIPT_MAX_ARGS];
+    uint32_t n_returns;           /* $return(n) set by the last return(code, v...) */
+    struct sb_val returns[SB_SCRIPT_MAX_RETURN];
+    const struct sb_val *event_params; /* event_route: $param(name) */
+    uint32_t n_event_params;
+    const sb_str *event_param_names;
+    uint32_t loops;               /* while iterations, bounded by max_while_loops */
+};
+
+#endif
