@@ -30,8 +30,9 @@ fuzz: deps
 	@cmake --build build-fuzz -j $(JOBS)
 	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
+# Micro-benchmarks of the -O2 build; fails when any of them does (a wrong answer, not a slow one).
 bench: build
-	@for b in build/bench_*; do [ -x "$$b" ] && "$$b"; done
+	@rc=0; for b in build/bench_*; do [ -x "$$b" ] || continue; "$$b" || rc=1; done; exit $$rc
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config git clang libclang-rt-14-dev clang-format
-libcmocka-dev python3-pytest"
+libcmocka-dev python3-pytest flex bison libpcre2-dev libssl-dev"
 
 missing=""
 for p in $PKGS; do

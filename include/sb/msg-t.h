@@ -21,6 +21,7 @@ enum {
     SB_HDRF_COMPACT = 1 << 3,    /* the name was the compact form */
     SB_HDRF_PARSED = 1 << 4,     /* the value parser ran (parsed may still be NULL on error) */
     SB_HDRF_BAD = 1 << 5,        /* the value parser failed */
+    SB_HDRF_REMOVED = 1 << 6,    /* removed by sb_msg_hdr_remove() (msg_build.h) */
 };
 
 /* One header value. A comma-list header field ("Via: a, b") gives one entry per value, each with

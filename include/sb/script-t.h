@@ -9,6 +9,7 @@
 struct sb_msg;
 struct sb_script;
 struct sb_avps;
+struct sb_uri;
 
 /* Route block types, as bit flags so that a function can list where it is allowed. */
 enum sb_route_type {
@@ -101,6 +102,22 @@ struct sb_route_state {
     bool force_rport;  /* force_rport() */
     bool replied;      /* a reply was sent for this request */
     bool forwarded;    /* the request was relayed/forwarded */
+    /* Parse caches kept by the pseudo-variable engine: <new_ruri> and <dst_uri> parsed, in the
+     * message arena. A cache is used only while its raw.p/raw.len equal the string it was parsed
+     * from (every write makes a new string), so code that sets new_ruri/dst_uri need not touch
+     * them. Zero-initialise with the rest of the struct. */
+    const struct sb_uri *ruri_parsed;
+    const struct sb_uri *duri_parsed;
+};
+
+/* Where a message came from and arrived: $si, $sp ... Filled by the transport layer for each
+ * received message; the strings borrow from it and live at least as long as the execution. */
+struct sb_peer {
+    sb_str src_ip;     /* textual address; IPv6 without brackets */
+    uint16_t src_port;
+    sb_str dst_ip;     /* the local address the message arrived on */
+    uint16_t dst_port;
+    uint8_t proto;     /* enum sb_proto */
 };
 
 /* One execution of the script over one message (or none: startup, timer, event routes). Lives on
@@ -108,6 +125,9 @@ struct sb_route_state {
 struct sb_sctx {
     struct sb_msg *msg;           /* NULL in startup/timer/event routes */
     struct sb_msg *reply;         /* the <reply> context in failure/onreply routes, else NULL */
+    struct sb_msg *request;       /* the <request> context in onreply routes (the transaction's
+                                     request) when <msg> is a reply, else NULL */
+    const struct sb_peer *peer;   /* source/destination of <msg>; NULL when unknown */
     const struct sb_script *script;
     struct sb_route_state *rs;    /* NULL when there is no message */
     struct sb_avps *avps;         /* $avp list (the transaction's, or this execution's) */

@@ -19,7 +19,9 @@
 enum {
     SB_PVF_SUB = 1 << 0,     /* takes a (subname): $hdr(Via), $avp(x) */
     SB_PVF_SUB_REQ = 1 << 1, /* the subname is mandatory */
-    SB_PVF_INDEX = 1 << 2,   /* supports [n] and [*] */
+    SB_PVF_INDEX = 1 << 2,   /* supports [n] and [*]; needs count() */
+    SB_PVF_SUB_DYN = 1 << 3, /* the subname may be a variable ($hdr($var(h))): get/set then see
+                                pv->sub set to its value and pv->fixed == NULL */
 };
 
 /* A pseudo-variable class: $name. Getters and setters run in a worker, on <ctx>. */
@@ -31,12 +33,15 @@ struct sb_pv_def {
     int (*fix_sub)(struct sb_fixup *fx, sb_str sub, void **fixed);
     /* Read the value at <idx> (SB_PV_IDX_NONE: the default value, usually the first). Sets *out
      * (SB_VAL_NULL when absent) and returns 0, or < 0 on error. Strings may borrow from the
-     * message or be made in ctx->scratch. */
+     * message or be made in ctx->scratch. The engine resolves negative indexes and [*] through
+     * count(), so <idx> is SB_PV_IDX_NONE or >= 0 here. */
     int (*get)(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out);
     /* Number of values, for [*], negative indexes and for-in loops; NULL when single-valued. */
     int (*count)(struct sb_sctx *ctx, const struct sb_pv *pv);
-    /* Write with assignment operator <op> (SB_OP_SET, SB_OP_SET_ALL ...; see script/ast.h); a
-     * SB_VAL_NULL value deletes. NULL when read-only. Returns 0 or < 0. */
+    /* Write with assignment operator <op> (SB_OP_SET or SB_OP_SET_ALL; see script/ast.h: the
+     * engine turns += and friends into a read and an SB_OP_SET); a SB_VAL_NULL value deletes.
+     * pv->idx is resolved (SB_PV_IDX_NONE, >= 0, SB_PV_IDX_ALL or SB_PV_IDX_APPEND). NULL when
+     * read-only. Returns 0 or < 0. */
     int (*set)(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v);
 };
 
@@ -52,17 +57,21 @@ struct sb_pv {
     int32_t idx;               /* constant index or SB_PV_IDX_* */
     const struct sb_pv *idx_pv; /* dynamic index $(avp(x)[$var(i)]), or NULL */
     bool reply_ctx;            /* $(<reply>...) */
+    bool request_ctx;          /* $(<request>...) */
     uint8_t n_trs;
     const struct sb_tr *trs;   /* transformations, applied in order */
 };
 
 /* Parse the pseudo-variable at the start of <text> ("$ru", "$(hdr(X)[2]{s.len})") into <out>.
- * Allocates in <a> (the script's arena). Reports problems through <fx>. Returns the number of
- * bytes consumed (> 0) or < 0. */
+ * Copies <text> into <a> (the script's arena), which the result then borrows from; $var/$avp
+ * names are interned process-wide. Reports problems through <fx> with columns relative to it.
+ * Returns the number of bytes consumed (> 0) or < 0. Check time (control thread). */
 int sb_pv_parse(sb_str text, struct sb_pv *out, struct sb_arena *a, struct sb_fixup *fx);
 /* Read: applies the index and the transformations. */
 int sb_pv_get(struct sb_sctx *ctx, const struct sb_pv *pv, struct sb_val *out);
-/* Write (SB_OP_SET, SB_OP_SET_ALL ...). Returns SB_EINVAL for a read-only variable. */
+/* Write (SB_OP_SET, SB_OP_SET_ALL, and the compound SB_OP_ADD_SET ... SB_OP_XOR_SET, which are
+ * done here as read, compute, SB_OP_SET). Returns SB_EINVAL for a read-only variable or one with
+ * transformations. */
 int sb_pv_set(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v);
 /* Number of values (1 for single-valued, 0 when absent). */
 int sb_pv_count(struct sb_sctx *ctx, const struct sb_pv *pv);
@@ -71,6 +80,9 @@ int sb_pv_get_at(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struc
 /* Register a module's pseudo-variables (called by the module layer for loaded modules). */
 int sb_pv_register(const struct sb_pv_def *defs);
 const struct sb_pv_def *sb_pv_lookup(sb_str name);
+/* Release what this thread holds for the engine: its $var values and its digest and regex match
+ * state. A worker calls it when it exits; the next use in the thread starts afresh. */
+void sb_pv_worker_exit(void);
 
 /* ---- transformations ----------------------------------------------------------------------- */
 
@@ -79,11 +91,15 @@ const struct sb_pv_def *sb_pv_lookup(sb_str name);
 struct sb_tr_def {
     const char *cls;  /* "s", "uri", "param", "nameaddr", "via", "ip", "csv", "re" */
     const char *name; /* "len", "substr", "user" ... */
-    uint8_t min_args, max_args;
-    /* Transform *v in place; new strings go to ctx->scratch. Returns 0, or < 0 (the value then
-     * becomes NULL, as OpenSIPS does on a failed transformation). */
+    uint8_t min_args, max_args; /* the last argument takes the rest, commas included */
+    /* Transform *v in place; new strings go to ctx->scratch. *v may be SB_VAL_NULL on entry.
+     * Returns 0, or < 0 (the value then becomes NULL and the chain stops, as OpenSIPS does on a
+     * failed transformation). */
     int (*apply)(struct sb_sctx *ctx, const struct sb_tr *tr, struct sb_val *v);
-    /* Check time, optional: precompute from constant arguments (a compiled regex ...). */
+    /* Check time, optional: precompute from constant arguments (a compiled regex ...) into
+     * tr->fixed. On entry tr->fixed holds the script's arena (struct sb_arena *) for whatever
+     * must live as long as the script; left unchanged, it is reset to NULL. Returns 0 or < 0
+     * after reporting through <fx>. */
     int (*fix)(struct sb_fixup *fx, struct sb_tr *tr);
 };
 
@@ -98,7 +114,8 @@ struct sb_tr {
 };
 
 int sb_tr_register(const struct sb_tr_def *defs);
-/* Evaluate argument <i> of <tr> for this execution. */
+/* Evaluate argument <i> of <tr> for this execution (SB_ENOENT past the last one). A constant
+ * that reads as a number comes as SB_VAL_INT whose .s still holds the text as written. */
 int sb_tr_arg(struct sb_sctx *ctx, const struct sb_tr *tr, unsigned i, struct sb_val *out);
 
 /* ---- format strings ------------------------------------------------------------------------ */
@@ -132,12 +149,39 @@ int sb_script_load_text(const char *name, const char *text, size_t len, struct s
                         struct sb_script **out);
 void sb_script_free(struct sb_script *s);
 
+/* Reload (reload_routes): read, check and compile a new script to replace <live>. Module
+ * parameters are applied at the first load only: here modparam lines are skipped, the module set
+ * is <live>'s (a loadmodule naming a module <live> does not load is an error) and no module
+ * lifecycle hook runs. Global parameters are read again into the new script; those fixed at
+ * startup (sockets, workers) keep their running values. With <live> NULL these are
+ * sb_script_load / sb_script_load_text. <live> is not modified. Control thread. */
+int sb_script_load_routes(const char *path, const struct sb_script *live, struct sb_diag *d,
+                          struct sb_script **out);
+int sb_script_load_routes_text(const char *name, const char *text, size_t len,
+                               const struct sb_script *live, struct sb_diag *d,
+                               struct sb_script **out);
+
 /* Route lookup: index of the route of <type> named <name> (empty name: the main route of that
  * type), or -1. */
 int sb_script_route(const struct sb_script *s, uint32_t type, sb_str name);
 /* Run route <idx> of <type> on <ctx> (ctx->msg may be NULL for startup/timer/event routes).
  * Returns the route's result; ctx->rc holds $rc. Worker thread; no heap allocation. */
 sb_res sb_script_run(struct sb_sctx *ctx, uint32_t type, int idx);
+
+/* The routes of <type>: how many, and the name of each (index 0 .. n-1; "" for the main route
+ * of the type), for the runtime to arm timer routes and find event routes. */
+unsigned sb_script_n_routes(const struct sb_script *s, uint32_t type);
+const char *sb_script_route_name(const struct sb_script *s, uint32_t type, int idx);
+/* timer_route[name, secs]: the interval of timer route <idx> in seconds, or -1. */
+int sb_script_timer_interval(const struct sb_script *s, int idx);
+
+/* The modules the script loads, in dependency order (for sb_modset_start and friends). */
+struct sb_modset;
+const struct sb_modset *sb_script_modset(const struct sb_script *s);
+
+/* Release what the calling worker thread holds for running scripts (its cache of regular
+ * expressions compiled at run time). Called when a worker exits. */
+void sb_script_worker_exit(void);
 
 /* Print the compiled tree (switchboard --dump-script). */
 void sb_script_dump(const struct sb_script *s, FILE *out);

@@ -85,18 +85,27 @@ const struct sb_hdr_info sb_hdr_info[SB_HDR__COUNT] = {
     [SB_HDR_PRIVACY] = {.name = "Privacy"},
 };
 
-/* Name lookup: a small open-addressing table keyed by a case-folded hash of the name, built once
- * at first use from sb_hdr_info[]. Collisions are resolved by a full case-insensitive compare. */
-#define HT_SIZE 256
+/* Name lookup: a small open-addressing table keyed by a case-folded hash of the name, built at
+ * start-up from sb_hdr_info[]. It runs for every header of every message, so the hash reads the
+ * length and four characters only, and names are compared a word at a time: each known name is
+ * kept in lower case with a mask that has 0x20 under its letters (and 0 under its '-'), so that
+ * (input | mask) == name is an exact case-insensitive compare. */
+#define HT_SIZE      256
+#define NAME_MAX_LEN 24
 static uint8_t ht[HT_SIZE]; /* header type, 0 = empty slot */
 static uint8_t compact_map[128];
+static uint8_t name_len[SB_HDR__COUNT];
+static char name_lc[SB_HDR__COUNT][NAME_MAX_LEN];
+static char name_mask[SB_HDR__COUNT][NAME_MAX_LEN];
 
 static inline uint32_t name_hash(const char *p, size_t len)
 {
-    uint32_t h = (uint32_t)len * 0x9e3779b1u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ ((unsigned char)p[i] | 0x20u)) * 0x01000193u;
-    return h ^ (h >> 15);
+    /* | 0x20 folds letters; other bytes fold consistently, which is all a hash needs */
+    uint32_t h = (uint32_t)len ^ ((uint32_t)(unsigned char)p[0] | 0x20u) << 8 ^
+                 ((uint32_t)(unsigned char)p[len - 1] | 0x20u) << 16 ^
+                 ((uint32_t)(unsigned char)p[len / 2] | 0x20u) << 24;
+    h ^= ((uint32_t)(unsigned char)p[len > 3 ? 3 : 0] | 0x20u) * 0x27d4eb2fu;
+    return (h * 0x9e3779b1u) >> 24;
 }
 
 __attribute__((constructor)) static void hdr_table_build(void)
@@ -104,6 +113,14 @@ __attribute__((constructor)) static void hdr_table_build(void)
     for (int t = 1; t < SB_HDR__COUNT; t++) {
         const char *n = sb_hdr_info[t].name;
         size_t len = strlen(n);
+        SB_BUG_ON(len < 2 || len >= NAME_MAX_LEN);
+        name_len[t] = (uint8_t)len;
+        for (size_t k = 0; k < len; k++) {
+            bool alpha = sb_is_alpha((unsigned char)n[k]);
+            SB_BUG_ON(!alpha && n[k] != '-'); /* the mask compare relies on it */
+            name_lc[t][k] = (char)sb_lower((unsigned char)n[k]);
+            name_mask[t][k] = alpha ? 0x20 : 0;
+        }
         uint32_t i = name_hash(n, len) & (HT_SIZE - 1);
         while (ht[i])
             i = (i + 1) & (HT_SIZE - 1);
@@ -115,15 +132,53 @@ __attribute__((constructor)) static void hdr_table_build(void)
     }
 }
 
+static inline uint64_t load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t load4(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Is <p> (<len> bytes, 2 <= len < NAME_MAX_LEN) the known name <t>, in any case? Whole words,
+ * overlapping at the tail, never outside either string. */
+static inline bool name_eq(const char *p, unsigned t, size_t len)
+{
+    const char *lc = name_lc[t], *mk = name_mask[t];
+    uint64_t d;
+    if (len >= 8) {
+        size_t e = len - 8;
+        d = (load8(p + e) | load8(mk + e)) ^ load8(lc + e);
+        for (size_t k = 0; k < e; k += 8)
+            d |= (load8(p + k) | load8(mk + k)) ^ load8(lc + k);
+    } else if (len >= 4) {
+        size_t e = len - 4;
+        d = ((load4(p) | load4(mk)) ^ load4(lc)) | ((load4(p + e) | load4(mk + e)) ^ load4(lc + e));
+    } else {
+        d = (((unsigned char)p[0] | (unsigned char)mk[0]) ^ (unsigned char)lc[0]) |
+            (((unsigned char)p[1] | (unsigned char)mk[1]) ^ (unsigned char)lc[1]) |
+            (((unsigned char)p[len - 1] | (unsigned char)mk[len - 1]) ^ (unsigned char)lc[len - 1]);
+    }
+    return d == 0;
+}
+
 enum sb_hdr_type sb_hdr_lookup(sb_str name)
 {
     if (name.len == 1)
         return (unsigned char)name.p[0] < 128 ? compact_map[(unsigned char)name.p[0]] : 0;
-    uint32_t i = name_hash(name.p, name.len) & (HT_SIZE - 1);
-    for (; ht[i]; i = (i + 1) & (HT_SIZE - 1)) {
-        const char *n = sb_hdr_info[ht[i]].name;
-        if (strlen(n) == name.len && sb_str_caseeq(name, (sb_str){n, name.len}))
-            return ht[i];
+    if (name.len == 0 || name.len >= NAME_MAX_LEN)
+        return SB_HDR_OTHER;
+    for (uint32_t i = name_hash(name.p, name.len) & (HT_SIZE - 1); ht[i];
+         i = (i + 1) & (HT_SIZE - 1)) {
+        unsigned t = ht[i];
+        if (name_len[t] == name.len && name_eq(name.p, t, name.len))
+            return (enum sb_hdr_type)t;
     }
     return SB_HDR_OTHER;
 }

@@ -15,28 +15,33 @@ const struct sb_msg_limits sb_msg_limits_default = {
     .arena_cap = 256 * 1024,
 };
 
+/* The inline index, no bigger than the header limit: hdr_add checks the limit only when full. */
+static inline uint32_t inline_cap(const struct sb_msg_limits *l)
+{
+    return l->max_headers < SB_MSG_INLINE_HDRS ? l->max_headers : SB_MSG_INLINE_HDRS;
+}
+
 void sb_msg_init(struct sb_msg *m, const struct sb_msg_limits *limits)
 {
     memset(m, 0, offsetof(struct sb_msg, hdr_inline));
     m->limits = limits ? limits : &sb_msg_limits_default;
     sb_arena_init(&m->arena, m->arena_inline, sizeof(m->arena_inline), m->limits->arena_cap);
     m->hdrs = m->hdr_inline;
-    m->cap_hdrs = SB_MSG_INLINE_HDRS;
+    m->cap_hdrs = inline_cap(m->limits);
 }
 
 void sb_msg_reset(struct sb_msg *m)
 {
-    if (m->owner) {
+    if (m->owner)
         sb_buf_unref(m->owner);
-        m->owner = NULL;
-    }
     sb_arena_reset(&m->arena);
+    /* forget the whole parse, not only the index: first[], ruri_parsed and the parsed values point
+     * into what was just released */
+    const struct sb_msg_limits *limits = m->limits;
+    memset(m, 0, offsetof(struct sb_msg, arena));
+    m->limits = limits;
     m->hdrs = m->hdr_inline;
-    m->cap_hdrs = SB_MSG_INLINE_HDRS;
-    m->n_hdrs = 0;
-    m->lumps = NULL;
-    m->n_lumps = m->cap_lumps = 0;
-    m->lump_err = 0;
+    m->cap_hdrs = inline_cap(m->limits);
 }
 
 void sb_msg_deinit(struct sb_msg *m)
@@ -97,11 +102,14 @@ static bool is_sip_version(const char *p, size_t len, bool *is_20)
  * §3.1.2.9 and §3.1.2.10 let an element accept several SPs and trailing SPs, which we do. */
 static size_t next_word(const char *b, size_t *i, size_t end)
 {
-    while (*i < end && sb_is_ws((unsigned char)b[*i]))
-        (*i)++;
-    size_t w = *i;
-    while (*i < end && !sb_is_ws((unsigned char)b[*i]))
-        (*i)++;
+    size_t k = *i;
+    while (k < end && sb_is_ws((unsigned char)b[k]))
+        k++;
+    size_t w = k;
+    /* one compare for the usual byte: SP and HTAB are both below '!' */
+    while (k < end && ((unsigned char)b[k] > ' ' || !sb_is_ws((unsigned char)b[k])))
+        k++;
+    *i = k;
     return w;
 }
 
@@ -154,8 +162,7 @@ static int parse_request_line(struct sb_msg *m, size_t i, size_t end)
     m->version = (sb_span){(uint32_t)w, (uint32_t)(i - w)};
     bool is_20 = false;
     size_t extra = i;
-    next_word(b, &extra, end);
-    if (!is_sip_version(b + w, i - w, &is_20) || extra != end) {
+    if (!is_sip_version(b + w, i - w, &is_20) || next_word(b, &extra, end) != end) {
         /* "sip:a@b; lr SIP/2.0" (RFC 4475 §3.1.2.8) lands here: LWS inside the URI */
         return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_START_LINE, NULL, w, "bad request line");
     }
@@ -164,17 +171,54 @@ static int parse_request_line(struct sb_msg *m, size_t i, size_t end)
     return 0;
 }
 
-static int hdrs_grow(struct sb_msg *m)
+/* The index is full (n_hdrs == cap_hdrs): over the limit, or move it to a bigger array. Keeping the
+ * limit check here leaves one compare on the path of every entry. */
+static __attribute__((noinline)) int hdrs_grow(struct sb_msg *m, const struct sb_hdr *tmpl)
 {
+    uint32_t max = m->limits->max_headers < UINT16_MAX ? m->limits->max_headers : UINT16_MAX;
+    if (m->n_hdrs >= max)
+        return msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, tmpl, tmpl->name.off, "too many headers");
     uint32_t cap = m->cap_hdrs * 2;
-    if (cap > m->limits->max_headers)
-        cap = m->limits->max_headers;
+    if (cap > max)
+        cap = max;
     struct sb_hdr *h = sb_arena_alloc(&m->arena, cap * sizeof(*h));
     if (!h)
-        return SB_ENOMEM;
+        return msg_fail(m, SB_ENOMEM, SB_MSG_ERRP_LIMIT, tmpl, tmpl->name.off, "out of memory");
     memcpy(h, m->hdrs, m->n_hdrs * sizeof(*h));
     m->hdrs = h;
     m->cap_hdrs = cap;
+    return 0;
+}
+
+/* SP, HTAB, CR, LF, with one compare for the usual byte */
+static inline bool is_lws_byte(unsigned char c)
+{
+    return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+}
+
+/* Make the unfolded copy of a folded value (rare: kept out of the per-entry path). */
+static __attribute__((noinline)) int hdr_unfold(struct sb_msg *m, struct sb_hdr *h)
+{
+    const char *b = m->buf;
+    size_t v0 = h->value.off, v1 = v0 + h->value.len;
+    /* RFC3261-7.3.1: a fold (CRLF followed by WSP) is equivalent to one SP */
+    char *u = sb_arena_alloc(&m->arena, v1 - v0);
+    if (!u)
+        return msg_fail(m, SB_ENOMEM, SB_MSG_ERRP_LIMIT, h, v0, "out of memory");
+    size_t n = 0;
+    for (size_t k = v0; k < v1; k++) {
+        if (b[k] == '\r' && k + 1 < v1 && b[k + 1] == '\n')
+            continue;
+        if (b[k] == '\n') {
+            u[n++] = ' ';
+            while (k + 1 < v1 && sb_is_ws((unsigned char)b[k + 1]))
+                k++;
+            continue;
+        }
+        u[n++] = b[k];
+    }
+    h->unfolded = u;
+    h->unfolded_len = (uint32_t)n;
     return 0;
 }
 
@@ -182,46 +226,34 @@ static int hdrs_grow(struct sb_msg *m)
 static int hdr_add(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1,
                    uint16_t flags)
 {
-    if (m->n_hdrs >= m->limits->max_headers || m->n_hdrs >= UINT16_MAX)
-        return msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, tmpl, tmpl->name.off, "too many headers");
-    if (m->n_hdrs == m->cap_hdrs && hdrs_grow(m) != 0)
-        return msg_fail(m, SB_ENOMEM, SB_MSG_ERRP_LIMIT, tmpl, tmpl->name.off, "out of memory");
+    if (SB_UNLIKELY(m->n_hdrs >= m->cap_hdrs)) {
+        int rc = hdrs_grow(m, tmpl);
+        if (rc)
+            return rc;
+    }
     const char *b = m->buf;
-    while (v0 < v1 && (sb_is_ws((unsigned char)b[v0]) || b[v0] == '\r' || b[v0] == '\n'))
+    while (v0 < v1 && is_lws_byte((unsigned char)b[v0]))
         v0++;
-    while (v1 > v0 && (sb_is_ws((unsigned char)b[v1 - 1]) || b[v1 - 1] == '\r' || b[v1 - 1] == '\n'))
+    while (v1 > v0 && is_lws_byte((unsigned char)b[v1 - 1]))
         v1--;
     uint32_t idx = m->n_hdrs++;
     struct sb_hdr *h = &m->hdrs[idx];
-    *h = *tmpl;
-    h->idx = (uint16_t)idx;
+    h->type = tmpl->type;
     h->flags = flags;
     h->next = 0;
+    h->idx = (uint16_t)idx;
+    h->name = tmpl->name;
+    h->field = tmpl->field;
     h->value = (sb_span){(uint32_t)v0, (uint32_t)(v1 - v0)};
     h->unfolded = NULL;
     h->unfolded_len = 0;
     h->parsed = NULL;
-    if ((flags & SB_HDRF_FOLDED) && memchr(b + v0, '\n', v1 - v0)) {
-        /* RFC3261-7.3.1: a fold (CRLF followed by WSP) is equivalent to one SP */
-        char *u = sb_arena_alloc(&m->arena, v1 - v0);
-        if (!u)
-            return msg_fail(m, SB_ENOMEM, SB_MSG_ERRP_LIMIT, h, v0, "out of memory");
-        size_t n = 0;
-        for (size_t k = v0; k < v1; k++) {
-            if (b[k] == '\r' && k + 1 < v1 && b[k + 1] == '\n')
-                continue;
-            if (b[k] == '\n') {
-                u[n++] = ' ';
-                while (k + 1 < v1 && sb_is_ws((unsigned char)b[k + 1]))
-                    k++;
-                continue;
-            }
-            u[n++] = b[k];
-        }
-        h->unfolded = u;
-        h->unfolded_len = (uint32_t)n;
-    } else {
-        h->flags &= (uint16_t)~SB_HDRF_FOLDED;
+    if (SB_UNLIKELY(flags & SB_HDRF_FOLDED)) {
+        /* a fold only in the LWS around this value leaves nothing to unfold */
+        if (!memchr(b + v0, '\n', v1 - v0))
+            h->flags &= (uint16_t)~SB_HDRF_FOLDED;
+        else if (hdr_unfold(m, h) != 0)
+            return m->err.code;
     }
     uint16_t t = h->type;
     if (m->last[t])
@@ -231,6 +263,12 @@ static int hdr_add(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_
     m->last[t] = (uint16_t)(idx + 1);
     return 0;
 }
+
+/* Bytes that matter when splitting a comma list; everything else is skipped with one lookup. */
+enum { LS_COMMA = 1, LS_QUOTE, LS_LT, LS_GT, LS_LP, LS_RP };
+static const uint8_t list_class[256] = {
+    [','] = LS_COMMA, ['"'] = LS_QUOTE, ['<'] = LS_LT, ['>'] = LS_GT, ['('] = LS_LP, [')'] = LS_RP,
+};
 
 /* Split a comma-list field value [v0, v1) into entries. Commas inside quoted strings, <...> and
  * (comments) do not separate values. */
@@ -242,33 +280,31 @@ static int hdr_add_list(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, 
         return hdr_add(m, tmpl, v0, v1, fold | SB_HDRF_LIST_FIRST | SB_HDRF_LIST_LAST);
     size_t start = v0;
     int angle = 0, paren = 0;
-    bool quoted = false;
     uint16_t first = SB_HDRF_LIST_FIRST;
     for (size_t k = v0; k < v1; k++) {
-        char c = b[k];
-        if (quoted) {
-            if (c == '\\' && k + 1 < v1)
-                k++;
-            else if (c == '"')
-                quoted = false;
+        unsigned cls = list_class[(unsigned char)b[k]];
+        if (SB_LIKELY(cls == 0))
             continue;
-        }
-        if (c == '"')
-            quoted = true;
-        else if (c == '<')
-            angle++;
-        else if (c == '>' && angle > 0)
-            angle--;
-        else if (c == '(')
-            paren++;
-        else if (c == ')' && paren > 0)
-            paren--;
-        else if (c == ',' && angle == 0 && paren == 0) {
-            int rc = hdr_add(m, tmpl, start, k, fold | first);
-            if (rc)
-                return rc;
-            first = 0;
-            start = k + 1;
+        switch (cls) {
+        case LS_QUOTE:
+            /* RFC3261-25.1: a quoted-string ends at an unescaped DQUOTE; quoted-pair is \ CHAR */
+            for (k++; k < v1 && b[k] != '"'; k++)
+                if (b[k] == '\\')
+                    k++;
+            break;
+        case LS_LT: angle++; break;
+        case LS_GT: angle -= angle > 0; break;
+        case LS_LP: paren++; break;
+        case LS_RP: paren -= paren > 0; break;
+        default:
+            if (angle == 0 && paren == 0) {
+                int rc = hdr_add(m, tmpl, start, k, fold | first);
+                if (rc)
+                    return rc;
+                first = 0;
+                start = k + 1;
+            }
+            break;
         }
     }
     return hdr_add(m, tmpl, start, v1, fold | first | SB_HDRF_LIST_LAST);
@@ -279,14 +315,15 @@ static int hdr_add_list(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, 
 static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
 {
     const char *b = m->buf;
-    struct sb_hdr tmpl = {0};
+    struct sb_hdr tmpl; /* hdr_add and msg_fail read type, name and field only */
+    tmpl.type = SB_HDR_OTHER;
     size_t n0 = i;
     while (i < n && sb_is_token((unsigned char)b[i]))
         i++;
     tmpl.name = (sb_span){(uint32_t)n0, (uint32_t)(i - n0)};
     while (i < n && sb_is_ws((unsigned char)b[i]))
         i++;
-    if (i == n0 || i >= n || b[i] != ':') {
+    if (tmpl.name.len == 0 || i >= n || b[i] != ':') {
         msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, tmpl.name.len ? &tmpl : NULL, n0,
                  "bad header line");
         return 0;
@@ -311,7 +348,7 @@ static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
     }
     const struct sb_hdr_info *info = &sb_hdr_info[tmpl.type];
     if ((info->flags & SB_HDRI_SINGLE) && m->first[tmpl.type]) {
-        /* RFC 4475 §3.1.2.19: several values for a single-value field */
+        /* RFC 4475 §3.3.8: several values for a single-value field */
         msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, &tmpl, n0, "duplicate");
         return 0;
     }
@@ -339,7 +376,8 @@ static int parse_body(struct sb_msg *m, size_t body_off, unsigned flags)
         return rc;
     size_t avail = m->rcv_len - body_off;
     if (!m->has_clen) {
-        /* RFC3261-18.3: a stream message must carry Content-Length; a datagram's body is the rest */
+        /* RFC3261-18.3: a stream message must carry Content-Length; a datagram's body is the
+         * rest of the datagram */
         if (flags & SB_MSG_STREAM)
             return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_BODY, NULL, body_off,
                             "missing Content-Length");
@@ -361,22 +399,16 @@ static int parse_body(struct sb_msg *m, size_t body_off, unsigned flags)
 
 static void parse_begin(struct sb_msg *m, const char *buf, size_t len)
 {
-    if (m->n_hdrs || m->owner || m->arena.chunks)
-        sb_msg_reset(m);
+    sb_msg_reset(m);
     m->buf = buf;
     m->len = m->rcv_len = (uint32_t)len;
-    m->kind = 0;
-    m->is_stream = false;
-    m->has_clen = false;
-    m->status = 0;
-    m->method_id = SB_METHOD_OTHER;
-    m->start_line = m->method = m->ruri = m->version = m->reason = m->body = (sb_span){0, 0};
-    m->ruri_parsed = NULL;
-    m->hdrs_end = 0;
-    m->clen = 0;
-    memset(&m->err, 0, sizeof(m->err));
-    memset(m->first, 0, sizeof(m->first));
-    memset(m->last, 0, sizeof(m->last));
+}
+
+/* RFC3261-7.1: "SIP/" starts a Status-Line; the version string is case-insensitive */
+static inline bool is_sip_slash(const char *p)
+{
+    return sb_lower((unsigned char)p[0]) == 's' && sb_lower((unsigned char)p[1]) == 'i' &&
+           sb_lower((unsigned char)p[2]) == 'p' && p[3] == '/';
 }
 
 int sb_msg_parse(struct sb_msg *m, const char *buf, size_t len, unsigned flags)
@@ -397,8 +429,8 @@ int sb_msg_parse(struct sb_msg *m, const char *buf, size_t len, unsigned flags)
     if (end - i > m->limits->max_line)
         return msg_fail(m, SB_ELIMIT, SB_MSG_ERRP_LIMIT, NULL, i, "start line too long");
     m->start_line = (sb_span){(uint32_t)i, (uint32_t)(end - i)};
-    int rc = (end - i > 4 && memcmp(buf + i, "SIP/", 4) == 0) ? parse_reply_line(m, i, end)
-                                                               : parse_request_line(m, i, end);
+    int rc = (end - i > 4 && is_sip_slash(buf + i)) ? parse_reply_line(m, i, end)
+                                                    : parse_request_line(m, i, end);
     if (rc)
         return rc;
 
@@ -454,30 +486,46 @@ long sb_msg_frame(const char *buf, size_t len, const struct sb_msg_limits *limit
 {
     if (!limits)
         limits = &sb_msg_limits_default;
-    size_t i = 0, clen_at = 0;
+    size_t i = 0, cl_at = 0, cl_end = 0;
     uint32_t clen = 0;
     bool have = false;
+    /* Each answer depends only on the bytes up to the point where it is given, so that a reader fed
+     * in pieces gets the answer it would get with the whole stream (or SB_EAGAIN before it). */
     for (;;) {
-        const char *q = memchr(buf + i, '\n', len - i);
+        if (cl_at && i < len && !sb_is_ws((unsigned char)buf[i])) {
+            /* the line after Content-Length does not continue it: the value is complete, read the
+             * way the parser reads it (LWS-trimmed; a fold inside is not a digit) */
+            sb_str v = sb_str_trim((sb_str){buf + cl_at, cl_end - cl_at});
+            if (sb_str_to_u32(v, &clen) != 0)
+                return SB_EPARSE;
+            cl_at = 0;
+        }
+        const char *q = len > i ? memchr(buf + i, '\n', len - i) : NULL;
         if (!q)
             return len >= limits->max_size ? SB_ELIMIT : SB_EAGAIN;
         size_t lf = (size_t)(q - buf);
+        if (lf >= limits->max_size)
+            return SB_ELIMIT; /* this line alone takes the message over the limit */
         size_t e = trim_cr(buf, i, lf);
-        if (e == i && i > 0) { /* the empty line */
-            if (!have)
-                return SB_EPARSE;
-            uint64_t total = (uint64_t)lf + 1 + clen;
-            if (total > limits->max_size)
-                return SB_ELIMIT;
-            return total <= len ? (long)total : SB_EAGAIN;
-        }
-        if (i > 0 && !sb_is_ws((unsigned char)buf[i]) && (clen_at = clen_field(buf, i, e)) != 0) {
-            if (have)
-                return SB_EPARSE; /* repeated Content-Length */
-            sb_str v = sb_str_trim((sb_str){buf + clen_at, e - clen_at});
-            if (sb_str_to_u32(v, &clen) != 0)
-                return SB_EPARSE;
-            have = true;
+        if (i > 0 && sb_is_ws((unsigned char)buf[i])) {
+            /* RFC3261-7.3.1: a continuation line; a folded Content-Length value goes on here */
+            if (cl_at)
+                cl_end = e;
+        } else {
+            if (e == i && i > 0) { /* the empty line */
+                if (!have)
+                    return SB_EPARSE;
+                uint64_t total = (uint64_t)lf + 1 + clen;
+                if (total > limits->max_size)
+                    return SB_ELIMIT;
+                return total <= len ? (long)total : SB_EAGAIN;
+            }
+            if (i > 0 && (cl_at = clen_field(buf, i, e)) != 0) {
+                if (have)
+                    return SB_EPARSE; /* repeated Content-Length */
+                have = true;
+                cl_end = e;
+            }
         }
         i = lf + 1;
         if (i >= limits->max_size)

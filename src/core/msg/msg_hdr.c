@@ -32,9 +32,9 @@ sb_str sb_msg_hdr_value(const struct sb_msg *m, const struct sb_hdr *h)
     return sb_msg_span(m, h->value);
 }
 
-static int hdr_fault(struct sb_msg *m, struct sb_hdr *h, int code, const char *what)
+/* Record a fault at header <h> (the first fault is kept). */
+static int hdr_error(struct sb_msg *m, const struct sb_hdr *h, int code, const char *what)
 {
-    h->flags |= SB_HDRF_BAD;
     if (m->err.code == 0) {
         m->err.code = code;
         m->err.part = code == SB_ELIMIT ? SB_MSG_ERRP_LIMIT : SB_MSG_ERRP_HEADER;
@@ -44,6 +44,13 @@ static int hdr_fault(struct sb_msg *m, struct sb_hdr *h, int code, const char *w
         m->err.what = what;
     }
     return code;
+}
+
+/* A value that did not parse: flagged bad, so that sb_msg_hdr_parsed() keeps returning NULL. */
+static int hdr_fault(struct sb_msg *m, struct sb_hdr *h, int code, const char *what)
+{
+    h->flags |= SB_HDRF_BAD;
+    return hdr_error(m, h, code, what);
 }
 
 const void *sb_msg_hdr_parsed(struct sb_msg *m, struct sb_hdr *h)
@@ -187,7 +194,7 @@ int sb_msg_parse_all(struct sb_msg *m)
             return m->err.code;
     }
     /* RFC3261-8.1.1: the header fields every request and response carries. Max-Forwards is left
-     * out: RFC 2543 peers omit it (RFC 4475 §3.3.15). */
+     * out: RFC 2543 peers omit it (RFC 4475 §3.4.1). */
     static const enum sb_hdr_type required[] = {SB_HDR_VIA, SB_HDR_FROM, SB_HDR_TO, SB_HDR_CALL_ID,
                                                 SB_HDR_CSEQ};
     for (size_t i = 0; i < SB_ARRAY_LEN(required); i++)
@@ -197,10 +204,10 @@ int sb_msg_parse_all(struct sb_msg *m)
     if (m->kind == SB_MSG_REPLY) {
         m->method_id = cs->method_id;
     } else if (!sb_str_eq(cs->method, sb_msg_method(m))) {
-        /* RFC 4475 §3.1.2.17: the CSeq method must match the Request-Line method */
-        struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_CSEQ);
-        hdr_fault(m, h, SB_EPARSE, "method mismatch in");
-        return SB_EPARSE;
+        /* RFC 4475 §3.1.2.17: the CSeq method must match the Request-Line method. The CSeq value
+         * itself is well formed and stays readable: the 400 (or, for an unknown method, the 501 of
+         * RFC 4475 §3.1.2.18) echoes it */
+        return hdr_error(m, sb_msg_hdr_first(m, SB_HDR_CSEQ), SB_EPARSE, "method mismatch in");
     }
     return 0;
 }
@@ -247,7 +254,14 @@ size_t sb_msg_err_reason(const struct sb_msg *m, char *out, size_t n)
                        what + 1, hdr_label(m, tmp, sizeof(tmp)));
         break;
     case SB_MSG_ERRP_BODY:
-        len = snprintf(out, n, "Bad Content-Length");
+        /* name Content-Length only when it is there: RFC 2543 peers omit it (RFC 4475 §3.4.1),
+         * which a stream cannot frame */
+        if (m->err.hdr_type == SB_HDR_CONTENT_LENGTH)
+            len = snprintf(out, n, "Bad Content-Length");
+        else if (strncmp(what, "missing", 7) == 0)
+            len = snprintf(out, n, "Missing Content-Length");
+        else
+            len = snprintf(out, n, "Bad Request (%s)", what);
         break;
     case SB_MSG_ERRP_LIMIT:
         if (sb_msg_err_status(m) == 513)
@@ -271,7 +285,8 @@ size_t sb_msg_err_describe(const struct sb_msg *m, char *out, size_t n)
 {
     char tmp[48];
     int len;
-    if (m->err.part == SB_MSG_ERRP_HEADER || (m->err.part == SB_MSG_ERRP_LIMIT && m->err.hdr_name.len))
+    if (m->err.part == SB_MSG_ERRP_HEADER ||
+        (m->err.part == SB_MSG_ERRP_LIMIT && m->err.hdr_name.len))
         len = snprintf(out, n, "%s %s at offset %u", m->err.what ? m->err.what : "bad",
                        hdr_label(m, tmp, sizeof(tmp)), m->err.offset);
     else

@@ -107,7 +107,7 @@ struct sb_cfg_item {
     uint32_t route_type; /* SB_CFG_ROUTE: enum sb_route_type */
     struct sb_loc loc;
     sb_str name;         /* global name; module of modparam; route name (empty: the main one) */
-    sb_str param;        /* modparam's parameter */
+    sb_str param;        /* modparam's parameter; event_route[E_X, mode]: the mode ("async") */
     struct sb_ast *value; /* global / mpath / loadmodule / modparam value; for a global with
                              several words (socket = udp:1.2.3.4:5060 as 5.6.7.8:5060) an
                              SB_AST_STR holding the whole text */
@@ -132,6 +132,11 @@ int sb_cfg_parse_file(const char *path, struct sb_diag *d, struct sb_cfg **out);
  * relative to the current directory. */
 int sb_cfg_parse_text(const char *name, const char *text, size_t len, struct sb_diag *d,
                       struct sb_cfg **out);
+/* Options for sb_cfg_parse_text_opts(). */
+#define SB_CFG_NO_INCLUDE (1u << 0) /* include_file / import_file are errors (untrusted text) */
+/* sb_cfg_parse_text() with options (SB_CFG_*). */
+int sb_cfg_parse_text_opts(const char *name, const char *text, size_t len, unsigned flags,
+                           struct sb_diag *d, struct sb_cfg **out);
 void sb_cfg_free(struct sb_cfg *cfg);
 
 /* Print the tree back as configuration text (for tests and --dump-script). */

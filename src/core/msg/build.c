@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Building a request for forwarding (RFC 3261 §16.6): the message's own lumps plus this branch's
+ * edits, applied once into a new buffer; and the branch parameters that carry the owner worker. */
+#include "msg/lump_int.h"
+
+/* A build copies the message's lumps next to its own; this many fit without touching the arena. */
+#define FWD_STACK_LUMPS 48
+
+/* Text that the edits of one build point to; it lives until the build is applied. */
+struct fwd_text {
+    char maxfwd[20];
+    char clen[48];
+};
+
+static bool has_line_break(sb_str s)
+{
+    return s.len && (memchr(s.p, '\r', s.len) || memchr(s.p, '\n', s.len));
+}
+
+/* Is <h> absent from the output: removed by the caller, or of a type that <o> removes? */
+static bool hdr_gone(const struct sb_fwd_opts *o, const struct sb_hdr *h)
+{
+    if (h->flags & SB_HDRF_REMOVED)
+        return true;
+    for (uint32_t k = 0; k < o->n_remove; k++)
+        if (o->remove_types[k] == h->type)
+            return true;
+    return false;
+}
+
+static int fwd_check(const struct sb_msg *m, const struct sb_fwd_opts *o)
+{
+    if (m->kind != SB_MSG_REQUEST && (o->ruri.p || o->via.p || o->maxfwd_dec))
+        return SB_EINVAL;
+    if (m->kind != SB_MSG_REQUEST && m->kind != SB_MSG_REPLY)
+        return SB_EINVAL;
+    if (o->ruri.p) {
+        /* the Request-URI is one word of the request line */
+        if (o->ruri.len == 0)
+            return SB_EINVAL;
+        for (size_t i = 0; i < o->ruri.len; i++)
+            if ((unsigned char)o->ruri.p[i] <= ' ' || o->ruri.p[i] == 0x7f)
+                return SB_EINVAL;
+    }
+    if (o->via.p && (o->via.len == 0 || has_line_break(o->via)))
+        return SB_EINVAL;
+    if (o->add_hdrs.len && (!o->add_hdrs.p || o->add_hdrs.p[o->add_hdrs.len - 1] != '\n'))
+        return SB_EINVAL;
+    if (o->n_remove && !o->remove_types)
+        return SB_EINVAL;
+    for (uint32_t k = 0; k < o->n_remove; k++)
+        if (o->remove_types[k] == SB_HDR_OTHER || o->remove_types[k] >= SB_HDR__COUNT)
+            return SB_EINVAL;
+    if (o->replace_body && o->body.len && !o->body.p)
+        return SB_EINVAL;
+    return 0;
+}
+
+static int fwd_remove(const struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__lumps *s)
+{
+    for (uint32_t k = 0; k < o->n_remove; k++) {
+        uint32_t last = UINT32_MAX;
+        for (struct sb_hdr *h = sb_msg_hdr_first(m, o->remove_types[k]); h;
+             h = sb_msg_hdr_next(m, h)) {
+            if (h->field.off == last) /* the next value of a field already removed */
+                continue;
+            last = h->field.off;
+            int rc = sb__lumps_add(s, h->field.off, h->field.len, SB_STR_NULL, SB__LUMP_ABSORB);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* RFC3261-16.6: step 8: our Via goes on top of the others. Inserted before everything at the top
+ * of the header section, lines the caller prepended included. */
+static int fwd_via(const struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__lumps *s)
+{
+    sb_str parts[3] = {SB_STR("Via: "), o->via, SB_STR("\r\n")};
+    int rc = 0;
+    if (m->n_hdrs) {
+        for (int k = 2; k >= 0 && rc == 0; k--)
+            rc = sb__lumps_add(s, m->hdrs[0].field.off, 0, parts[k], SB__LUMP_FRONT);
+    } else {
+        rc = sb__lumps_eol_fix(s, m);
+        for (int k = 0; k < 3 && rc == 0; k++)
+            rc = sb__lumps_add(s, m->hdrs_end, 0, parts[k], 0);
+    }
+    return rc;
+}
+
+static int fwd_maxfwd(struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__lumps *s,
+                      struct fwd_text *t)
+{
+    struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_MAX_FORWARDS);
+    if (!h || hdr_gone(o, h)) /* RFC3261-16.6: step 3: add one with the value 70 */
+        return sb__lumps_add(s, m->hdrs_end, 0, SB_STR("Max-Forwards: 70\r\n"), 0);
+    uint32_t v;
+    if (sb_msg_num(m, SB_HDR_MAX_FORWARDS, &v) != 0)
+        return SB_EPARSE;
+    if (v == 0) /* RFC3261-16.3: step 2: not forwarded, answered 483 by the caller */
+        return SB_ERANGE;
+    size_t n = sb_u64_to_dec(v - 1, t->maxfwd);
+    return sb__lumps_add(s, h->value.off, h->value.len, (sb_str){t->maxfwd, n}, SB__LUMP_ABSORB);
+}
+
+/* Does any lump touch the bytes [a, b]? */
+static bool lumps_touch(const struct sb__lumps *s, uint32_t a, uint32_t b)
+{
+    uint32_t i = sb__lumps_lower(s, a);
+    return i < s->n && s->v[i].off <= b;
+}
+
+/* The body edits and a Content-Length that matches the body written. RFC3261-18.3: mandatory on
+ * streams, and we always write it, so that the next hop may be a stream. */
+static int fwd_body(const struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__lumps *s,
+                    struct fwd_text *t)
+{
+    /* no empty line: the header section ran to the end of the datagram, and there is no body */
+    bool no_blank = m->body.off == m->hdrs_end;
+    size_t blen;
+    int rc = 0;
+    if (no_blank) {
+        blen = o->replace_body ? o->body.len : 0;
+    } else if (o->replace_body) {
+        /* a new body replaces every edit of the old one */
+        s->n = sb__lumps_lower(s, m->body.off);
+        rc = sb__lumps_add(s, m->body.off, m->len - m->body.off, o->body, 0);
+        blen = o->body.len;
+    } else {
+        blen = sb__lumps_range_len(s, m->buf, m->body.off, m->len, SB__RANGE_ALL);
+    }
+    if (rc)
+        return rc;
+    if (blen > UINT32_MAX)
+        return SB_EINVAL;
+
+    const struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_CONTENT_LENGTH);
+    if (h && !hdr_gone(o, h)) {
+        uint32_t ve = h->value.off + h->value.len;
+        if (!m->has_clen || m->clen != blen || lumps_touch(s, h->value.off, ve)) {
+            size_t n = sb_u64_to_dec(blen, t->clen);
+            rc =
+                sb__lumps_add(s, h->value.off, h->value.len, (sb_str){t->clen, n}, SB__LUMP_ABSORB);
+        }
+    } else {
+        memcpy(t->clen, "Content-Length: ", 16);
+        size_t n = 16 + sb_u64_to_dec(blen, t->clen + 16);
+        memcpy(t->clen + n, "\r\n", 2);
+        rc = sb__lumps_add(s, m->hdrs_end, 0, (sb_str){t->clen, n + 2}, 0);
+    }
+    if (rc || !no_blank)
+        return rc;
+    rc = sb__lumps_add(s, m->hdrs_end, 0, SB_STR("\r\n"), 0);
+    if (rc == 0 && o->replace_body)
+        rc = sb__lumps_add(s, m->hdrs_end, 0, o->body, 0);
+    return rc;
+}
+
+static int fwd_edits(struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__lumps *s,
+                     struct fwd_text *t)
+{
+    int rc = fwd_remove(m, o, s);
+    if (rc == 0 && o->ruri.p)
+        rc = sb__lumps_add(s, m->ruri.off, m->ruri.len, o->ruri, SB__LUMP_ABSORB);
+    if (rc == 0 && o->via.p)
+        rc = fwd_via(m, o, s);
+    if (rc == 0)
+        rc = sb__lumps_eol_fix(s, m);
+    if (rc == 0 && o->maxfwd_dec)
+        rc = fwd_maxfwd(m, o, s, t);
+    if (rc == 0 && o->add_hdrs.len)
+        rc = sb__lumps_add(s, m->hdrs_end, 0, o->add_hdrs, 0);
+    if (rc == 0)
+        rc = fwd_body(m, o, s, t);
+    return rc;
+}
+
+int sb_msg_build_request(struct sb_msg *m, const struct sb_fwd_opts *o, struct sb_buf **out)
+{
+    static const struct sb_fwd_opts none = {0};
+    struct sb_lump stack[FWD_STACK_LUMPS];
+    struct fwd_text text;
+    *out = NULL;
+    if (!o)
+        o = &none;
+    if (m->lump_err)
+        return m->lump_err;
+    int rc = fwd_check(m, o);
+    if (rc)
+        return rc;
+
+    /* the edits of this build go into a copy of the message's set, never into the message */
+    struct sb__lumps s = {stack, m->n_lumps, FWD_STACK_LUMPS, m->len, &m->arena};
+    if (m->n_lumps > FWD_STACK_LUMPS) {
+        s.cap = m->n_lumps + FWD_STACK_LUMPS;
+        s.v = sb_arena_alloc(&m->arena, (size_t)s.cap * sizeof(*s.v));
+        if (!s.v)
+            return SB_ENOMEM;
+    }
+    if (m->n_lumps)
+        memcpy(s.v, m->lumps, m->n_lumps * sizeof(*s.v));
+    rc = fwd_edits(m, o, &s, &text);
+    if (rc)
+        return rc;
+
+    size_t len = sb__lumps_total(&s);
+    struct sb_buf *b = sb_buf_new(len);
+    if (!b)
+        return SB_ENOMEM;
+    struct sb_wbuf w;
+    sb_wbuf_init(&w, b->data, len);
+    sb__lumps_range_write(&s, m->buf, 0, m->len, SB__RANGE_ALL, &w);
+    SB_BUG_ON(w.err || w.len != len);
+    b->len = (uint32_t)len;
+    *out = b;
+    return 0;
+}
+
+/* ---- branch --------------------------------------------------------------------------------- */
+
+/* Base 32 in one case only: RFC3261-7.3.1 lets parameter values change case on the way. */
+static const char b32_digits[] = "0123456789abcdefghijklmnopqrstuv";
+
+#define BRANCH_PREFIX     "z9hG4bKsb"
+#define BRANCH_PREFIX_LEN 9
+#define BRANCH_KEY_CHARS  13
+
+static int b32_val(unsigned char c)
+{
+    c = sb_lower(c);
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'v')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* A check digit over the worker and key digits: odd weights make every change of one digit, and
+ * most swaps of two neighbours, change it; the offset keeps an all-zero branch from passing. */
+static unsigned branch_check(const char *digits)
+{
+    unsigned sum = 11;
+    for (unsigned i = 0; i < 2 + BRANCH_KEY_CHARS; i++)
+        sum += (unsigned)b32_val((unsigned char)digits[i]) * (2 * i + 1);
+    return sum & 31;
+}
+
+size_t sb_branch_make(char *out, size_t cap, unsigned worker, uint64_t key)
+{
+    if (cap < SB_BRANCH_LEN || worker > SB_BRANCH_MAX_WORKER)
+        return 0;
+    /* RFC3261-8.1.1.7: the magic cookie says the branch is unique across space and time */
+    memcpy(out, BRANCH_PREFIX, BRANCH_PREFIX_LEN);
+    char *p = out + BRANCH_PREFIX_LEN;
+    p[0] = b32_digits[worker >> 5];
+    p[1] = b32_digits[worker & 31];
+    for (int i = BRANCH_KEY_CHARS - 1; i >= 0; i--) {
+        p[2 + i] = b32_digits[key & 31];
+        key >>= 5;
+    }
+    p[2 + BRANCH_KEY_CHARS] = b32_digits[branch_check(p)];
+    if (cap > SB_BRANCH_LEN)
+        out[SB_BRANCH_LEN] = '\0';
+    return SB_BRANCH_LEN;
+}
+
+int sb_branch_worker(sb_str branch)
+{
+    if (branch.len != SB_BRANCH_LEN ||
+        !sb_str_caseeq((sb_str){branch.p, BRANCH_PREFIX_LEN}, SB_STR(BRANCH_PREFIX)))
+        return -1;
+    const char *p = branch.p + BRANCH_PREFIX_LEN;
+    int w1 = b32_val((unsigned char)p[0]), w0 = b32_val((unsigned char)p[1]);
+    if (w1 < 0 || w0 < 0)
+        return -1;
+    for (int i = 0; i < BRANCH_KEY_CHARS; i++) {
+        int d = b32_val((unsigned char)p[2 + i]);
+        if (d < 0 || (i == 0 && d > 15)) /* 13 digits carry 65 bits; the top one only 4 */
+            return -1;
+    }
+    if (b32_val((unsigned char)p[2 + BRANCH_KEY_CHARS]) != (int)branch_check(p))
+        return -1;
+    return w1 << 5 | w0;
+}
