@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sb/diag.h"
 #include "sb/log.h"
+#include "sb/script.h"
 
 static void usage(FILE *out)
 {
@@ -35,16 +37,22 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    FILE *f = fopen(cfg, "r");
-    if (!f) {
-        fprintf(stderr, "%s: cannot open configuration: %s\n", cfg, strerror(errno));
+    struct sb_diag d;
+    struct sb_script *script = NULL;
+    sb_diag_init(&d);
+    int rc = sb_script_load(cfg, &d, &script);
+    sb_diag_print(&d, stderr);
+    sb_diag_free(&d);
+    if (rc != 0) {
+        fprintf(stderr, "%s: configuration has errors\n", cfg);
         return 1;
     }
-    fclose(f);
     if (check_only) {
-        printf("%s: readable\n", cfg);
+        printf("%s: configuration ok\n", cfg);
+        sb_script_free(script);
         return 0;
     }
+    sb_script_free(script);
     SB_LOG(SB_LOG_NOTICE, "switchboard %s: configuration %s; the SIP runtime is not part of this "
                           "build yet, exiting", SB_VERSION, cfg);
     return 0;
