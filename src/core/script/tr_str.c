@@ -13,6 +13,17 @@ static char *scratch(struct sb_sctx *ctx, size_t n)
     return sb_arena_alloc(ctx->scratch, n ? n : 1);
 }
 
+/* The usual prologue of a string transformation: the input as a string, and <mult> output bytes
+ * per input byte in the scratch arena. Returns 0 or < 0. */
+static int in_out(struct sb_sctx *ctx, struct sb_val *v, sb_str *s, size_t mult, char **p)
+{
+    int r = sb__tr_in_str(ctx, v, s);
+    if (r < 0)
+        return r;
+    *p = scratch(ctx, mult * s->len);
+    return *p ? 0 : SB_ENOMEM;
+}
+
 static void set_str(struct sb_val *v, const char *p, size_t n)
 {
     sb__val_str(v, (sb_str){p, n});
@@ -183,10 +194,10 @@ static int tr_reverse(struct sb_sctx *ctx, const struct sb_tr *tr, struct sb_val
 {
     (void)tr;
     sb_str s;
-    int r = sb__tr_in_str(ctx, v, &s);
-    char *p = r == 0 ? scratch(ctx, s.len) : NULL;
-    if (r < 0 || !p)
-        return r < 0 ? r : SB_ENOMEM;
+    char *p;
+    int r = in_out(ctx, v, &s, 1, &p);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < s.len; i++)
         p[i] = s.p[s.len - 1 - i];
     set_str(v, p, s.len);
@@ -297,10 +308,10 @@ static int tr_trimr(struct sb_sctx *ctx, const struct sb_tr *tr, struct sb_val *
 static int change_case(struct sb_sctx *ctx, struct sb_val *v, bool upper)
 {
     sb_str s;
-    int r = sb__tr_in_str(ctx, v, &s);
-    char *p = r == 0 ? scratch(ctx, s.len) : NULL;
-    if (r < 0 || !p)
-        return r < 0 ? r : SB_ENOMEM;
+    char *p;
+    int r = in_out(ctx, v, &s, 1, &p);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.p[i];
         p[i] = (char)(upper ? ((unsigned)(c - 'a') < 26u ? c & ~0x20 : c) : sb_lower(c));
@@ -328,10 +339,10 @@ static int tr_escape_common(struct sb_sctx *ctx, const struct sb_tr *tr, struct 
 {
     (void)tr;
     sb_str s;
-    int r = sb__tr_in_str(ctx, v, &s);
-    char *p = r == 0 ? scratch(ctx, 2 * s.len) : NULL;
-    if (r < 0 || !p)
-        return r < 0 ? r : SB_ENOMEM;
+    char *p;
+    int r = in_out(ctx, v, &s, 2, &p);
+    if (r < 0)
+        return r;
     size_t n = 0;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.p[i];
@@ -348,10 +359,10 @@ static int tr_unescape_common(struct sb_sctx *ctx, const struct sb_tr *tr, struc
 {
     (void)tr;
     sb_str s;
-    int r = sb__tr_in_str(ctx, v, &s);
-    char *p = r == 0 ? scratch(ctx, s.len) : NULL;
-    if (r < 0 || !p)
-        return r < 0 ? r : SB_ENOMEM;
+    char *p;
+    int r = in_out(ctx, v, &s, 1, &p);
+    if (r < 0)
+        return r;
     size_t n = 0;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.p[i];
@@ -384,10 +395,10 @@ static bool param_ok(unsigned char c)
 static int escape(struct sb_sctx *ctx, struct sb_val *v, bool (*ok)(unsigned char))
 {
     sb_str s;
-    int r = sb__tr_in_str(ctx, v, &s);
-    char *p = r == 0 ? scratch(ctx, 3 * s.len) : NULL;
-    if (r < 0 || !p)
-        return r < 0 ? r : SB_ENOMEM;
+    char *p;
+    int r = in_out(ctx, v, &s, 3, &p);
+    if (r < 0)
+        return r;
     size_t n = 0;
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.p[i];
@@ -408,10 +419,10 @@ static int unescape(struct sb_sctx *ctx, const struct sb_tr *tr, struct sb_val *
 {
     (void)tr;
     sb_str s;
-    int r = sb__tr_in_str(ctx, v, &s);
-    char *p = r == 0 ? scratch(ctx, s.len) : NULL;
-    if (r < 0 || !p)
-        return r < 0 ? r : SB_ENOMEM;
+    char *p;
+    int r = in_out(ctx, v, &s, 1, &p);
+    if (r < 0)
+        return r;
     long n = sb_uri_unescape(s, p);
     if (n < 0)
         return SB_EINVAL;
@@ -437,10 +448,10 @@ static int tr_encode_hexa(struct sb_sctx *ctx, const struct sb_tr *tr, struct sb
 {
     (void)tr;
     sb_str s;
-    int r = sb__tr_in_str(ctx, v, &s);
-    char *p = r == 0 ? scratch(ctx, 2 * s.len) : NULL;
-    if (r < 0 || !p)
-        return r < 0 ? r : SB_ENOMEM;
+    char *p;
+    int r = in_out(ctx, v, &s, 2, &p);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < s.len; i++) {
         p[2 * i] = hex_lc[(unsigned char)s.p[i] >> 4];
         p[2 * i + 1] = hex_lc[(unsigned char)s.p[i] & 15];
