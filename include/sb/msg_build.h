@@ -78,6 +78,9 @@ struct sb_fwd_opts {
     sb_str via;
     /* raw "Name: value\r\n" lines added at the end of the header section */
     sb_str add_hdrs;
+    /* raw "Name: value\r\n" lines added at the top of the header section, just below the pushed
+     * Via and above the lines of sb_msg_hdr_prepend (the outbound Record-Route of RFC 5658) */
+    sb_str top_hdrs;
     /* every field of these types is removed (SB_HDR_OTHER is refused); one entry at a time is
      * sb_msg_hdr_remove's job */
     const uint16_t *remove_types;

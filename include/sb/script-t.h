@@ -92,6 +92,18 @@ static inline sb_res sb_res_error(int32_t code)
 #define SB_SCRIPT_MAX_DEPTH 64 /* nested route() calls */
 #define SB_SCRIPT_MAX_RETURN 8 /* values of return(code, v1, ...) */
 
+#define SB_MAX_BRANCHES 12 /* max_branches: the destination set, branch 0 included */
+
+/* One extra branch of the destination set. Strings live in the message arena. */
+struct sb_branch_ent {
+    sb_str uri;
+    sb_str dst_uri;  /* p == NULL: none */
+    sb_str path;     /* Path vector to turn into Route headers; p == NULL: none */
+    int32_t q;       /* 0..1000, -1 when not given */
+    uint32_t bflags;
+    const void *sock; /* forced send socket, or NULL */
+};
+
 /* Per-request routing state that the script edits and the forwarding code reads. Strings live in
  * the message arena. */
 struct sb_route_state {
@@ -102,6 +114,14 @@ struct sb_route_state {
     bool force_rport;  /* force_rport() */
     bool replied;      /* a reply was sent for this request */
     bool forwarded;    /* the request was relayed/forwarded */
+    const void *send_sock; /* force_send_socket(): a const struct sb_socket *, or NULL */
+    /* Header lines ("Name: value\r\n") for the next locally generated reply (append_to_reply),
+     * in the message arena; p == NULL: none. */
+    sb_str reply_hdrs;
+    /* Additional branches (append_msg_branch, lookup of several contacts): branch 0 is the
+     * Request-URI itself and is not stored here. In the message arena. */
+    struct sb_branch_ent *branches;
+    uint32_t n_branches;
     /* Parse caches kept by the pseudo-variable engine: <new_ruri> and <dst_uri> parsed, in the
      * message arena. A cache is used only while its raw.p/raw.len equal the string it was parsed
      * from (every write makes a new string), so code that sets new_ruri/dst_uri need not touch

@@ -84,6 +84,20 @@ const struct sb_pv_def *sb_pv_lookup(sb_str name);
  * state. A worker calls it when it exits; the next use in the thread starts afresh. */
 void sb_pv_worker_exit(void);
 
+/* ---- the routing state of a request ------------------------------------------------------- */
+
+/* The current Request-URI ($ru: the rewritten one, else the received one) and $du, as text (p ==
+ * NULL when absent or when ctx carries no request) and parsed (NULL when absent or unparsable).
+ * Worker thread. */
+sb_str sb_ruri_get(struct sb_sctx *ctx);
+const struct sb_uri *sb_ruri_parsed(struct sb_sctx *ctx);
+sb_str sb_duri_get(struct sb_sctx *ctx);
+const struct sb_uri *sb_duri_parsed(struct sb_sctx *ctx);
+/* Replace them: <uri> is copied into the message arena and must parse as a URI (SB_EPARSE
+ * otherwise, and nothing changes). uri.p == NULL: back to the received Request-URI / no $du. */
+int sb_ruri_set(struct sb_sctx *ctx, sb_str uri);
+int sb_duri_set(struct sb_sctx *ctx, sb_str uri);
+
 /* ---- transformations ----------------------------------------------------------------------- */
 
 #define SB_TR_MAX_ARGS 4

@@ -46,6 +46,8 @@ static int fwd_check(const struct sb_msg *m, const struct sb_fwd_opts *o)
         return SB_EINVAL;
     if (o->add_hdrs.len && (!o->add_hdrs.p || o->add_hdrs.p[o->add_hdrs.len - 1] != '\n'))
         return SB_EINVAL;
+    if (o->top_hdrs.len && (!o->top_hdrs.p || o->top_hdrs.p[o->top_hdrs.len - 1] != '\n'))
+        return SB_EINVAL;
     if (o->n_remove && !o->remove_types)
         return SB_EINVAL;
     for (uint32_t k = 0; k < o->n_remove; k++)
@@ -164,10 +166,15 @@ static int fwd_edits(struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__l
     int rc = fwd_remove(m, o, s);
     if (rc == 0 && o->ruri.p)
         rc = sb__lumps_add(s, m->ruri.off, m->ruri.len, o->ruri, SB__LUMP_ABSORB);
+    /* top lines go just below our Via: inserted at the front first, the Via then in front of them */
+    if (rc == 0 && o->top_hdrs.len && m->n_hdrs)
+        rc = sb__lumps_add(s, m->hdrs[0].field.off, 0, o->top_hdrs, SB__LUMP_FRONT);
     if (rc == 0 && o->via.p)
         rc = fwd_via(m, o, s);
     if (rc == 0)
         rc = sb__lumps_eol_fix(s, m);
+    if (rc == 0 && o->top_hdrs.len && !m->n_hdrs)
+        rc = sb__lumps_add(s, m->hdrs_end, 0, o->top_hdrs, 0);
     if (rc == 0 && o->maxfwd_dec)
         rc = fwd_maxfwd(m, o, s, t);
     if (rc == 0 && o->add_hdrs.len)

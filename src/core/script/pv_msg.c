@@ -666,3 +666,37 @@ const struct sb_pv_def sb__pv_msg_defs[PVM__COUNT + 1] = {
     RO(PVM_AUSER, "aU", get_auth),
     [PVM__COUNT] = {.name = NULL},
 };
+
+/* ---- the routing state, for core functions and modules ------------------------------------- */
+
+sb_str sb_ruri_get(struct sb_sctx *ctx)
+{
+    return uri_text(ctx, SRC_RURI);
+}
+
+const struct sb_uri *sb_ruri_parsed(struct sb_sctx *ctx)
+{
+    return uri_parsed(ctx, SRC_RURI);
+}
+
+sb_str sb_duri_get(struct sb_sctx *ctx)
+{
+    return uri_text(ctx, SRC_DST);
+}
+
+const struct sb_uri *sb_duri_parsed(struct sb_sctx *ctx)
+{
+    return uri_parsed(ctx, SRC_DST);
+}
+
+int sb_ruri_set(struct sb_sctx *ctx, sb_str uri)
+{
+    struct sb_val v = {.type = uri.p ? SB_VAL_STR : SB_VAL_NULL, .s = uri};
+    return set_whole(ctx, false, &v);
+}
+
+int sb_duri_set(struct sb_sctx *ctx, sb_str uri)
+{
+    struct sb_val v = {.type = uri.p ? SB_VAL_STR : SB_VAL_NULL, .s = uri};
+    return set_whole(ctx, true, &v);
+}
