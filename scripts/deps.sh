@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config git clang libclang-rt-14-dev clang-format
-libcmocka-dev python3-pytest flex bison libpcre2-dev libssl-dev"
+libcmocka-dev python3-pytest flex bison libpcre2-dev libssl-dev libc-ares-dev
+sip-tester dnsmasq-base tshark iproute2 util-linux"
 
 missing=""
 for p in $PKGS; do
