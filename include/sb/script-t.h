@@ -112,6 +112,7 @@ struct sb_route_state {
     uint32_t flags;    /* message flags ($mf, setflag) */
     uint32_t bflags;   /* branch flags of branch 0 ($bf, setbflag) */
     bool force_rport;  /* force_rport() */
+    bool maxfwd_done;  /* Max-Forwards already handled (maxfwd module): forwarding leaves it */
     bool replied;      /* a reply was sent for this request */
     bool forwarded;    /* the request was relayed/forwarded */
     const void *send_sock; /* force_send_socket(): a const struct sb_socket *, or NULL */
