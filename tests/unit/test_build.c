@@ -453,6 +453,47 @@ static void test_fwd_per_branch(void **state)
     msg_free(m);
 }
 
+/* RFC 4475 §3.1.2.9 / §3.1.2.10: extra SP in the request line are accepted, and the request is
+ * forwarded with the strict form of RFC 3261 §7.1. top_hdrs land just below our Via. */
+static void test_fwd_request_line_rebuilt_top_hdrs(void **state)
+{
+    (void)state;
+    static const char *ins[] = {
+        "OPTIONS  sip:bob@example.com  SIP/2.0\r\n",
+        "OPTIONS sip:bob@example.com sip/2.0  \r\n",
+    };
+    static const char *rest = "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKx1\r\n"
+                              "Record-Route: <sip:192.0.2.5;lr>\r\n"
+                              "Call-ID: c1\r\nFrom: <sip:a@example.com>;tag=1\r\n"
+                              "To: <sip:bob@example.com>\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    for (int i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "%s%s", ins[i], rest);
+        struct sb_msg *m = msg_new(text);
+        assert_int_equal(sb_msg_hdr_prepend(m, SB_STR("Record-Route: <sip:192.0.2.1;lr>")), 0);
+        for (int k = 0; k < 2; k++) {
+            struct sb_fwd_opts o = {
+                .via = SB_STR("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKb1"),
+                .top_hdrs = SB_STR("Record-Route: <sip:198.51.100.1;transport=tcp;lr>\r\n"),
+                .ruri = k ? SB_STR("sip:bob@192.0.2.9") : SB_STR_NULL,
+            };
+            char want[768];
+            snprintf(want, sizeof(want),
+                     "OPTIONS %s SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKb1\r\n"
+                     "Record-Route: <sip:198.51.100.1;transport=tcp;lr>\r\n"
+                     "Record-Route: <sip:192.0.2.1;lr>\r\n%.*sContent-Length: 0\r\n\r\n",
+                     k ? "sip:bob@192.0.2.9" : "sip:bob@example.com", (int)strlen(rest) - 2, rest);
+            struct sb_buf *b = NULL;
+            assert_int_equal(sb_msg_build_request(m, &o, &b), 0);
+            struct sb_msg *r = expect_built(b, want);
+            msg_free(r);
+            sb_buf_unref(b);
+        }
+        msg_free(m);
+    }
+}
+
 static void test_fwd_reply_upstream(void **state)
 {
     (void)state;
@@ -1029,6 +1070,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fwd_via_ruri_maxfwd),
+        cmocka_unit_test(test_fwd_request_line_rebuilt_top_hdrs),
         cmocka_unit_test(test_fwd_maxfwd_added_zero_refused),
         cmocka_unit_test(test_fwd_body_replaced),
         cmocka_unit_test(test_fwd_body_lumps_fix_clen),

@@ -160,11 +160,35 @@ static int fwd_body(const struct sb_msg *m, const struct sb_fwd_opts *o, struct 
     return rc;
 }
 
+/* "METHOD SP Request-URI SP SIP/2.0", nothing more: the form we send. */
+static bool start_line_clean(const struct sb_msg *m)
+{
+    return m->ruri.off == m->method.off + m->method.len + 1 &&
+           m->version.off == m->ruri.off + m->ruri.len + 1 &&
+           m->version.off + m->version.len == m->start_line.off + m->start_line.len &&
+           memcmp(m->buf + m->version.off, "SIP/2.0", 7) == 0;
+}
+
+/* RFC 4475 §3.1.2.9 / §3.1.2.10: we accept extra SP between and after the request-line elements
+ * (and a lower-case version); what we forward is rebuilt in the strict form of RFC 3261 §7.1. */
+static int fwd_start_line(struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__lumps *s)
+{
+    sb_str ruri = o->ruri.p ? o->ruri : sb_msg_span(m, m->ruri);
+    sb_str meth = sb_msg_span(m, m->method);
+    sb_str line = sb_msg_printf(m, SB_STR_FMT " " SB_STR_FMT " SIP/2.0", SB_STR_ARG(meth),
+                                SB_STR_ARG(ruri));
+    if (!line.p)
+        return SB_ENOMEM;
+    return sb__lumps_add(s, m->start_line.off, m->start_line.len, line, SB__LUMP_ABSORB);
+}
+
 static int fwd_edits(struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__lumps *s,
                      struct fwd_text *t)
 {
     int rc = fwd_remove(m, o, s);
-    if (rc == 0 && o->ruri.p)
+    if (rc == 0 && m->kind == SB_MSG_REQUEST && !start_line_clean(m))
+        rc = fwd_start_line(m, o, s);
+    else if (rc == 0 && o->ruri.p)
         rc = sb__lumps_add(s, m->ruri.off, m->ruri.len, o->ruri, SB__LUMP_ABSORB);
     /* top lines go just below our Via: inserted at the front first, the Via then in front of them */
     if (rc == 0 && o->top_hdrs.len && m->n_hdrs)
