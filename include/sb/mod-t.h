@@ -9,7 +9,7 @@
 struct sb_pv;
 struct sb_diag;
 struct sb_mi_cmd;  /* management interface: defined by the MI layer */
-struct sb_stat_def; /* statistics: defined by the statistics layer */
+struct sb_stat_def; /* statistics: include/sb/stats.h */
 
 /* ---- script functions ---------------------------------------------------------------------- */
 

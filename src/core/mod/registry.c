@@ -8,6 +8,7 @@
 #include "sb/base.h"
 #include "sb/log.h"
 #include "sb/mod.h"
+#include "sb/stats.h"
 
 extern const struct sb_module sb_module_core;
 
@@ -300,6 +301,12 @@ const struct sb_module *sb_mod_exporting(sb_str name)
 
 int sb_modset_start(const struct sb_modset *ms)
 {
+    /* statistics first, so that init (and the workers) can count from the start */
+    for (unsigned i = 0; i < ms->n; i++)
+        if (ms->mods[i]->stats && sb_stat_register_defs(ms->mods[i]->name, ms->mods[i]->stats)) {
+            SB_ERR("module %s: cannot register its statistics", ms->mods[i]->name);
+            return SB_ENOMEM;
+        }
     for (unsigned i = 0; i < ms->n; i++)
         if (ms->mods[i]->init && ms->mods[i]->init() != 0) {
             SB_ERR("module %s failed to initialise", ms->mods[i]->name);
