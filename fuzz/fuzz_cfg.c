@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* libFuzzer target for the routing-script front end: any bytes parse or fail with diagnostics; a
- * parsed tree has sane locations, and its dump parses again to the same dump. */
+/* libFuzzer target for the routing script: any bytes parse or fail with diagnostics; a parsed
+ * tree has sane locations, and its dump parses again to the same dump; then the whole load (module
+ * set, checker, fixups, compiler) runs and everything it made is freed. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "sb/mod.h"
+#include "sb/script.h"
 #include "script/ast.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,8 +49,48 @@ static char *dump(const struct sb_cfg *cfg, size_t *len)
     return text;
 }
 
+/* The public loader follows include_file / import_file, which must not reach the file system. */
+static bool has_include(const uint8_t *data, size_t size)
+{
+    static const char *const words[] = {"include_file", "import_file"};
+    for (size_t w = 0; w < 2; w++) {
+        size_t n = strlen(words[w]);
+        for (size_t i = 0; i + n <= size; i++)
+            if (strncasecmp((const char *)data + i, words[w], n) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* Check and compile: a script comes back exactly when there are no errors, diagnostics stay
+ * printable after a failed load, and the compiled tree dumps. */
+static void load_all(const uint8_t *data, size_t size)
+{
+    if (has_include(data, size))
+        return;
+    struct sb_diag d;
+    sb_diag_init(&d);
+    struct sb_script *s = NULL;
+    int rc = sb_script_load_text("fuzz.cfg", (const char *)data, size, &d, &s);
+    CHECK((rc == 0) == (s != NULL));
+    CHECK(rc == 0 ? d.n_errors == 0 : d.n_errors > 0);
+    FILE *null = fopen("/dev/null", "w");
+    if (null) {
+        sb_diag_print(&d, null);
+        if (s)
+            sb_script_dump(s, null);
+        fclose(null);
+    }
+    sb_script_free(s);
+    sb_diag_free(&d);
+    /* module parameters are process-wide: release what this input's modparam lines set */
+    sb_mod_params_free();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    load_all(data, size);
+
     struct sb_diag d;
     sb_diag_init(&d);
     struct sb_cfg *cfg = NULL;

@@ -16,7 +16,7 @@ enum sb_diag_sev {
 struct sb_diag_entry {
     struct sb_diag_entry *next;
     uint8_t sev;
-    const char *file; /* borrowed from the script's file table */
+    const char *file; /* the entry's own copy (NULL: none) */
     uint32_t line;    /* 1-based; 0 when the entry has no position */
     uint32_t col;     /* 1-based; 0 when unknown */
     char msg[];

@@ -17,6 +17,15 @@ struct sb_uri;
  * onreply_route for a reply, which is then relayed by Via unless dropped), count, reset. Never
  * fails: a message that cannot be handled is answered (when possible) or dropped, and counted. */
 void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len);
+/* Release the calling worker's state of this layer (its reusable message, arenas, AVP list).
+ * Called by the runtime when a worker exits; <w> may be NULL (the thread-local test state). */
+void sb_fwd_worker_exit(struct sb_worker *w);
+
+/* The transaction layer's seam: when set, every received reply that the onreply_route did not
+ * drop goes to it first. It returns 1 when it took the reply (matched a transaction), 0 to let
+ * the stateless relay (sb_forward_reply) handle it, < 0 to drop it. Set at start-up. */
+typedef int (*sb_fwd_reply_fn)(struct sb_msg *reply, const struct sb_rcv *rcv);
+extern sb_fwd_reply_fn sb_fwd_reply_hook;
 
 /* The receive context of a script execution that runs on a received message. */
 static inline const struct sb_rcv *sb_sctx_rcv(const struct sb_sctx *ctx)
@@ -46,7 +55,7 @@ int sb_sl_reply_rcv(struct sb_msg *req, const struct sb_rcv *rcv, int code, sb_s
 /* Next hop of a SIP URI (RFC 3263 §4: maddr, transport parameter, sips, port). proto 0 when the
  * URI does not fix one (the resolver may then use NAPTR); port 0 when absent (SRV allowed). */
 struct sb_hop {
-    sb_str host;   /* IPv6 without brackets */
+    sb_str host; /* IPv6 without brackets */
     uint16_t port;
     uint8_t proto;
     bool secure;
@@ -96,5 +105,7 @@ struct sb_core_stats {
         err_requests, err_replies, bad_msg_hdr, bad_URIs_rcvd, unsupported_methods, sl_replies;
 };
 void sb_core_stats(struct sb_core_stats *out);
+/* sl:received_ACKs: ACKs to our stateless replies, absorbed before the script (summed). */
+uint64_t sb_sl_received_acks(void);
 
 #endif

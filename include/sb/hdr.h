@@ -8,8 +8,10 @@
 #include "sb/hdr-t.h"
 
 enum {
-    SB_HDRI_LIST = 1 << 0,   /* a comma-separated list: the index splits it into values */
-    SB_HDRI_SINGLE = 1 << 1, /* at most one per message (a repeat is a parse error) */
+    SB_HDRI_LIST = 1 << 0,     /* a comma-separated list: the index splits it into values */
+    SB_HDRI_SINGLE = 1 << 1,   /* at most one per message (a repeat is a parse error) */
+    SB_HDRI_SETS_ALL = 1 << 2, /* the parser writes every field of its output when it succeeds,
+                                  so the output needs no zeroing first */
 };
 
 typedef int (*sb_hdr_parse_fn)(sb_str in, void *out);

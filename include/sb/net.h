@@ -30,7 +30,7 @@ void sb_addr_from_sa(struct sb_addr *a, const struct sockaddr *sa, socklen_t len
 size_t sb_addr_ip(const struct sb_addr *a, char *out);
 uint16_t sb_addr_port(const struct sb_addr *a);
 void sb_addr_set_port(struct sb_addr *a, uint16_t port);
-int sb_addr_family(const struct sb_addr *a); /* AF_INET, AF_INET6, or 0 */
+int sb_addr_family(const struct sb_addr *a);                       /* AF_INET, AF_INET6, or 0 */
 bool sb_addr_eq(const struct sb_addr *a, const struct sb_addr *b); /* address and port */
 bool sb_addr_ip_eq(const struct sb_addr *a, const struct sb_addr *b);
 /* Whether <s> is a literal IPv4 address, or an IPv6 one (with or without brackets). */

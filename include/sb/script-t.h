@@ -107,6 +107,8 @@ struct sb_branch_ent {
 /* Per-request routing state that the script edits and the forwarding code reads. Strings live in
  * the message arena. */
 struct sb_route_state {
+    uint64_t seq;      /* a number unique to this message on this worker (sb_worker_unique), so
+                          that module state kept per thread can tell messages apart */
     sb_str new_ruri;   /* $ru after a write; p == NULL: the received Request-URI */
     sb_str dst_uri;    /* $du; p == NULL: none */
     uint32_t flags;    /* message flags ($mf, setflag) */

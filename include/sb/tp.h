@@ -8,6 +8,7 @@
 
 #include <sys/uio.h>
 
+#include "sb/hdr-t.h"
 #include "sb/net.h"
 #include "sb/script-t.h"
 
@@ -18,10 +19,10 @@ struct sb_worker;
 
 /* A listening address, from socket= / listen= / -l. Read-only once the server runs. */
 struct sb_socket {
-    unsigned id;            /* index in the socket table */
-    uint8_t proto;          /* SB_PROTO_UDP, SB_PROTO_TCP */
-    struct sb_addr addr;    /* bound address (port resolved when 0 was asked) */
-    char ip[SB_IP_STRLEN];  /* bound address as text, IPv6 without brackets */
+    unsigned id;           /* index in the socket table */
+    uint8_t proto;         /* SB_PROTO_UDP, SB_PROTO_TCP */
+    struct sb_addr addr;   /* bound address (port resolved when 0 was asked) */
+    char ip[SB_IP_STRLEN]; /* bound address as text, IPv6 without brackets */
     uint16_t port;
     /* What we put in Via and Record-Route: the "as" address, else advertised_address /
      * advertised_port, else the bound one. IPv6 in brackets. NUL-terminated. */
@@ -32,21 +33,21 @@ struct sb_socket {
 
 /* Where to send a message. */
 struct sb_dest {
-    uint8_t proto;                 /* SB_PROTO_UDP, SB_PROTO_TCP */
+    uint8_t proto; /* SB_PROTO_UDP, SB_PROTO_TCP */
     struct sb_addr to;
-    const struct sb_socket *sock;  /* the local socket to send from; NULL: sb_tp_pick() */
-    uint32_t conn_id;              /* streams: this connection if still open, else one to <to>
-                                      (opened when none exists); 0: by address only */
+    const struct sb_socket *sock; /* the local socket to send from; NULL: sb_tp_pick() */
+    uint32_t conn_id;             /* streams: this connection if still open, else one to <to>
+                                     (opened when none exists); 0: by address only */
 };
 
 /* A received message, as the transport hands it to the SIP layer. Lives on the receiving
  * worker's stack for the duration of the call. ctx->peer of the script points at <peer>, so
  * sb_rcv_of() gets back from a script context. */
 struct sb_rcv {
-    struct sb_peer peer;           /* $si $sp $Ri $Rp $pr: strings point into the fields below */
-    const struct sb_socket *sock;  /* the socket it arrived on */
+    struct sb_peer peer;          /* $si $sp $Ri $Rp $pr: strings point into the fields below */
+    const struct sb_socket *sock; /* the socket it arrived on */
     struct sb_addr src;
-    uint32_t conn_id;              /* streams: the connection, 0 for UDP */
+    uint32_t conn_id; /* streams: the connection, 0 for UDP */
     char src_ip[SB_IP_STRLEN];
 };
 
@@ -85,6 +86,9 @@ const struct sb_socket *sb_tp_pick(uint8_t proto, const struct sb_addr *to,
 /* Is <host>:<port> over <proto> one of our sockets (bound or advertised address)? <port> 0
  * means 5060; <proto> 0 means any. Aliases are the SIP layer's business (sb_is_myself). */
 bool sb_tp_is_local(sb_str host, uint16_t port, uint8_t proto);
+
+/* Lower-case name of an enum sb_proto ("udp", "tcp", "tls" ...), "?" for an unknown one. */
+const char *sb_tp_proto_name(uint8_t proto);
 
 /* ---- sending (worker thread) --------------------------------------------------------------- */
 

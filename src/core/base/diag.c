@@ -2,6 +2,7 @@
 /* Diagnostics list: collected while checking, printed at the end. */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sb/diag.h"
 
@@ -38,7 +39,10 @@ void sb_diag_add(struct sb_diag *d, int sev, const char *file, uint32_t line, ui
     va_end(ap);
     if (n < 0)
         return;
-    struct sb_diag_entry *e = malloc(sizeof(*e) + (size_t)n + 1);
+    /* the file name is copied after the message: diagnostics outlive the parse that named the
+     * file (a failed load frees its file table before the caller prints them) */
+    size_t flen = file ? strlen(file) + 1 : 0;
+    struct sb_diag_entry *e = malloc(sizeof(*e) + (size_t)n + 1 + flen);
     if (!e)
         return;
     va_start(ap, fmt);
@@ -46,7 +50,7 @@ void sb_diag_add(struct sb_diag *d, int sev, const char *file, uint32_t line, ui
     va_end(ap);
     e->next = NULL;
     e->sev = (uint8_t)sev;
-    e->file = file;
+    e->file = file ? memcpy(e->msg + n + 1, file, flen) : NULL;
     e->line = line;
     e->col = col;
     *d->tail = e;

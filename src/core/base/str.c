@@ -34,12 +34,6 @@ const uint8_t sb_ctype[256] = {
     ['y'] = A, ['z'] = A,
 };
 
-void sb__bug(const char *file, int line, const char *cond)
-{
-    fprintf(stderr, "BUG: %s:%d: %s\n", file, line, cond);
-    abort();
-}
-
 int sb_hex_val(unsigned char c)
 {
     if ((unsigned)(c - '0') < 10u)

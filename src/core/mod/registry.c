@@ -7,6 +7,7 @@
 
 #include "sb/base.h"
 #include "sb/log.h"
+#include "sb/mi.h"
 #include "sb/mod.h"
 #include "sb/stats.h"
 
@@ -307,6 +308,11 @@ int sb_modset_start(const struct sb_modset *ms)
             SB_ERR("module %s: cannot register its statistics", ms->mods[i]->name);
             return SB_ENOMEM;
         }
+    /* management commands and the core statistics before init: modules' init may use them */
+    if (sb_mi_modset_start(ms) != 0) {
+        SB_ERR("cannot register the management commands");
+        return SB_EINVAL;
+    }
     for (unsigned i = 0; i < ms->n; i++)
         if (ms->mods[i]->init && ms->mods[i]->init() != 0) {
             SB_ERR("module %s failed to initialise", ms->mods[i]->name);

@@ -3,26 +3,30 @@
 #include "sb/base.h"
 #include "sb/hdr.h"
 
+/* clang-format off */
 #define P(fn, type) .parse = (sb_hdr_parse_fn)(fn), .parsed_size = sizeof(type)
 #define NA P(sb_nameaddr_parse, struct sb_nameaddr)
 #define TOK P(sb_token_parse, struct sb_hdr_token)
 #define NUM P(sb_num_parse, struct sb_hdr_num)
 #define L SB_HDRI_LIST
 #define S1 SB_HDRI_SINGLE
+#define ALL SB_HDRI_SETS_ALL
 
 /* RFC3261-7.3.3 and the IANA registry for compact forms. */
 const struct sb_hdr_info sb_hdr_info[SB_HDR__COUNT] = {
     [SB_HDR_OTHER] = {.name = ""},
-    [SB_HDR_VIA] = {.name = "Via", .compact = 'v', .flags = L, P(sb_via_parse, struct sb_via)},
-    [SB_HDR_FROM] = {.name = "From", .compact = 'f', .flags = S1, NA},
-    [SB_HDR_TO] = {.name = "To", .compact = 't', .flags = S1, NA},
-    [SB_HDR_CALL_ID] = {.name = "Call-ID", .compact = 'i', .flags = S1, P(sb_callid_parse, sb_str)},
-    [SB_HDR_CSEQ] = {.name = "CSeq", .flags = S1, P(sb_cseq_parse, struct sb_cseq)},
-    [SB_HDR_CONTACT] = {.name = "Contact", .compact = 'm', .flags = L, NA},
+    [SB_HDR_VIA] = {.name = "Via", .compact = 'v', .flags = L | ALL,
+                    P(sb_via_parse, struct sb_via)},
+    [SB_HDR_FROM] = {.name = "From", .compact = 'f', .flags = S1 | ALL, NA},
+    [SB_HDR_TO] = {.name = "To", .compact = 't', .flags = S1 | ALL, NA},
+    [SB_HDR_CALL_ID] = {.name = "Call-ID", .compact = 'i', .flags = S1 | ALL,
+                        P(sb_callid_parse, sb_str)},
+    [SB_HDR_CSEQ] = {.name = "CSeq", .flags = S1 | ALL, P(sb_cseq_parse, struct sb_cseq)},
+    [SB_HDR_CONTACT] = {.name = "Contact", .compact = 'm', .flags = L | ALL, NA},
     [SB_HDR_MAX_FORWARDS] = {.name = "Max-Forwards", .flags = S1,
                              P(sb_maxfwd_parse, struct sb_hdr_num)},
-    [SB_HDR_ROUTE] = {.name = "Route", .flags = L, NA},
-    [SB_HDR_RECORD_ROUTE] = {.name = "Record-Route", .flags = L, NA},
+    [SB_HDR_ROUTE] = {.name = "Route", .flags = L | ALL, NA},
+    [SB_HDR_RECORD_ROUTE] = {.name = "Record-Route", .flags = L | ALL, NA},
     [SB_HDR_CONTENT_LENGTH] = {.name = "Content-Length", .compact = 'l', .flags = S1, NUM},
     [SB_HDR_CONTENT_TYPE] = {.name = "Content-Type", .compact = 'c', .flags = S1,
                              P(sb_ctype_parse, struct sb_ctype)},
@@ -84,6 +88,20 @@ const struct sb_hdr_info sb_hdr_info[SB_HDR__COUNT] = {
     [SB_HDR_REQUEST_DISPOSITION] = {.name = "Request-Disposition", .compact = 'd', .flags = L},
     [SB_HDR_PRIVACY] = {.name = "Privacy"},
 };
+/* clang-format on */
+
+static const struct {
+    const char *name;
+    uint32_t id;
+} methods[] = {
+    {"INVITE", SB_METHOD_INVITE},     {"ACK", SB_METHOD_ACK},
+    {"BYE", SB_METHOD_BYE},           {"CANCEL", SB_METHOD_CANCEL},
+    {"REGISTER", SB_METHOD_REGISTER}, {"OPTIONS", SB_METHOD_OPTIONS},
+    {"INFO", SB_METHOD_INFO},         {"UPDATE", SB_METHOD_UPDATE},
+    {"PRACK", SB_METHOD_PRACK},       {"SUBSCRIBE", SB_METHOD_SUBSCRIBE},
+    {"NOTIFY", SB_METHOD_NOTIFY},     {"PUBLISH", SB_METHOD_PUBLISH},
+    {"MESSAGE", SB_METHOD_MESSAGE},   {"REFER", SB_METHOD_REFER},
+};
 
 /* Name lookup: a small open-addressing table keyed by a case-folded hash of the name, built at
  * start-up from sb_hdr_info[]. It runs for every header of every message, so the hash reads the
@@ -130,6 +148,9 @@ __attribute__((constructor)) static void hdr_table_build(void)
             compact_map[(unsigned char)sb_hdr_info[t].compact - 32] = (uint8_t)t;
         }
     }
+    /* sb_method_lookup() picks table rows by position */
+    for (size_t i = 0; i < SB_ARRAY_LEN(methods); i++)
+        SB_BUG_ON(sb_method_lookup(sb_str_cstr(methods[i].name)) != methods[i].id);
 }
 
 static inline uint64_t load8(const char *p)
@@ -183,25 +204,30 @@ enum sb_hdr_type sb_hdr_lookup(sb_str name)
     return SB_HDR_OTHER;
 }
 
-static const struct {
-    const char *name;
-    uint32_t id;
-} methods[] = {
-    {"INVITE", SB_METHOD_INVITE},       {"ACK", SB_METHOD_ACK},
-    {"BYE", SB_METHOD_BYE},             {"CANCEL", SB_METHOD_CANCEL},
-    {"REGISTER", SB_METHOD_REGISTER},   {"OPTIONS", SB_METHOD_OPTIONS},
-    {"INFO", SB_METHOD_INFO},           {"UPDATE", SB_METHOD_UPDATE},
-    {"PRACK", SB_METHOD_PRACK},         {"SUBSCRIBE", SB_METHOD_SUBSCRIBE},
-    {"NOTIFY", SB_METHOD_NOTIFY},       {"PUBLISH", SB_METHOD_PUBLISH},
-    {"MESSAGE", SB_METHOD_MESSAGE},     {"REFER", SB_METHOD_REFER},
-};
-
 uint32_t sb_method_lookup(sb_str name)
 {
-    /* RFC3261-7.1: method names are case-sensitive */
-    for (size_t i = 0; i < SB_ARRAY_LEN(methods); i++)
-        if (strlen(methods[i].name) == name.len && memcmp(methods[i].name, name.p, name.len) == 0)
-            return methods[i].id;
+    /* RFC3261-7.1: method names are case-sensitive. Length and first letter pick the only
+     * candidate, so one compare settles it: this runs for every request and every CSeq. */
+    if (name.len < 3 || name.len > 9)
+        return SB_METHOD_OTHER;
+    size_t k;
+    switch (name.p[0]) {
+    case 'I': k = name.len == 6 ? 0 : 6; break;
+    case 'A': k = 1; break;
+    case 'B': k = 2; break;
+    case 'C': k = 3; break;
+    case 'R': k = name.len == 8 ? 4 : 13; break;
+    case 'O': k = 5; break;
+    case 'U': k = 7; break;
+    case 'P': k = name.len == 5 ? 8 : 11; break;
+    case 'S': k = 9; break;
+    case 'N': k = 10; break;
+    case 'M': k = 12; break;
+    default: return SB_METHOD_OTHER;
+    }
+    const char *lit = methods[k].name;
+    if (strlen(lit) == name.len && memcmp(lit, name.p, name.len) == 0)
+        return methods[k].id;
     return SB_METHOD_OTHER;
 }
 

@@ -34,11 +34,23 @@ void sb_msg_reset(struct sb_msg *m)
 {
     if (m->owner)
         sb_buf_unref(m->owner);
+    /* first[] and last[] are set only for the types in the index: clearing those entries costs
+     * less than a memset of both arrays, which runs for every message. Before the arena reset,
+     * which may hold the index. */
+    for (uint32_t k = 0; k < m->n_hdrs; k++) {
+        uint16_t t = m->hdrs[k].type;
+        m->first[t] = m->last[t] = 0;
+    }
     sb_arena_reset(&m->arena);
-    /* forget the whole parse, not only the index: first[], ruri_parsed and the parsed values point
-     * into what was just released */
+    /* forget the whole parse, not only the index: ruri_parsed and the parsed values point into
+     * what was just released */
     const struct sb_msg_limits *limits = m->limits;
-    memset(m, 0, offsetof(struct sb_msg, arena));
+    _Static_assert(offsetof(struct sb_msg, last) ==
+                       offsetof(struct sb_msg, first) + sizeof(((struct sb_msg *)0)->first),
+                   "first[] and last[] must be adjacent");
+    const size_t after = offsetof(struct sb_msg, last) + sizeof(m->last);
+    memset(m, 0, offsetof(struct sb_msg, first));
+    memset((char *)m + after, 0, offsetof(struct sb_msg, arena) - after);
     m->limits = limits;
     m->hdrs = m->hdr_inline;
     m->cap_hdrs = inline_cap(m->limits);
@@ -106,6 +118,26 @@ static size_t next_word(const char *b, size_t *i, size_t end)
     while (k < end && sb_is_ws((unsigned char)b[k]))
         k++;
     size_t w = k;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Eight bytes a step up to the first byte below '!' (the lowest flag is exact); only SP and
+     * HTAB among those end the word. */
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    while (end - k >= 8) {
+        uint64_t v;
+        memcpy(&v, b + k, 8);
+        uint64_t z = (v - ones * '!') & ~v & (ones << 7);
+        if (!z) {
+            k += 8;
+            continue;
+        }
+        k += (size_t)(__builtin_ctzll(z) >> 3);
+        if (sb_is_ws((unsigned char)b[k])) {
+            *i = k;
+            return w;
+        }
+        k++;
+    }
+#endif
     /* one compare for the usual byte: SP and HTAB are both below '!' */
     while (k < end && ((unsigned char)b[k] > ' ' || !sb_is_ws((unsigned char)b[k])))
         k++;
@@ -223,8 +255,8 @@ static __attribute__((noinline)) int hdr_unfold(struct sb_msg *m, struct sb_hdr 
 }
 
 /* Append one index entry for a value [v0, v1) of the field described by <tmpl>. */
-static int hdr_add(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1,
-                   uint16_t flags)
+static inline __attribute__((always_inline)) int
+hdr_add(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1, uint16_t flags)
 {
     if (SB_UNLIKELY(m->n_hdrs >= m->cap_hdrs)) {
         int rc = hdrs_grow(m, tmpl);
@@ -310,23 +342,64 @@ static int hdr_add_list(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, 
     return hdr_add(m, tmpl, start, v1, fold | first | SB_HDRF_LIST_LAST);
 }
 
+/* Offset of the first ':' in the 32 bytes from <i>, or SIZE_MAX (also when fewer than 8 bytes
+ * remain): eight bytes per step, since header names are short and every field has one. */
+static inline size_t find_colon(const char *b, size_t i, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = UINT64_C(0x0101010101010101), colons = ones * ':';
+    for (size_t k = i; k < i + 32 && n - k >= 8; k += 8) {
+        uint64_t v;
+        memcpy(&v, b + k, 8);
+        v ^= colons;
+        /* the lowest set bit marks the first zero byte exactly (borrows only run upwards) */
+        uint64_t z = (v - ones) & ~v & (ones << 7);
+        if (z)
+            return k + (size_t)(__builtin_ctzll(z) >> 3);
+    }
+#else
+    (void)b;
+    (void)i;
+    (void)n;
+#endif
+    return SIZE_MAX;
+}
+
 /* One header field starting at <i>: name, HCOLON, value up to the end of the field (folded
  * continuation lines included). Returns the offset after the field, or 0 on error. */
 static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
 {
     const char *b = m->buf;
     struct sb_hdr tmpl; /* hdr_add and msg_fail read type, name and field only */
-    tmpl.type = SB_HDR_OTHER;
     size_t n0 = i;
-    while (i < n && sb_is_token((unsigned char)b[i]))
-        i++;
-    tmpl.name = (sb_span){(uint32_t)n0, (uint32_t)(i - n0)};
-    while (i < n && sb_is_ws((unsigned char)b[i]))
-        i++;
-    if (tmpl.name.len == 0 || i >= n || b[i] != ':') {
-        msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, tmpl.name.len ? &tmpl : NULL, n0,
-                 "bad header line");
-        return 0;
+    size_t colon = find_colon(b, i, n);
+    tmpl.type = SB_HDR_OTHER;
+    if (SB_LIKELY(colon != SIZE_MAX)) {
+        /* A known name is made of token characters only, so when the text before the colon (less
+         * trailing SP/HTAB) is one, it is what the scan below would find: skip the scan. */
+        size_t e = colon;
+        while (e > n0 && sb_is_ws((unsigned char)b[e - 1]))
+            e--;
+        tmpl.name = (sb_span){(uint32_t)n0, (uint32_t)(e - n0)};
+        if (e > n0)
+            tmpl.type = (uint16_t)sb_hdr_lookup(sb_msg_span(m, tmpl.name));
+        i = colon;
+    }
+    if (tmpl.type == SB_HDR_OTHER) {
+        i = n0;
+        while (i < n && sb_is_token((unsigned char)b[i]))
+            i++;
+        tmpl.name = (sb_span){(uint32_t)n0, (uint32_t)(i - n0)};
+        while (i < n && sb_is_ws((unsigned char)b[i]))
+            i++;
+        if (tmpl.name.len == 0 || i >= n || b[i] != ':') {
+            msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, tmpl.name.len ? &tmpl : NULL, n0,
+                     "bad header line");
+            return 0;
+        }
+        /* near the end of the buffer the colon was not searched for */
+        if (colon == SIZE_MAX)
+            tmpl.type = (uint16_t)sb_hdr_lookup(sb_msg_span(m, tmpl.name));
     }
     size_t v0 = i + 1;
     uint16_t fold = 0;
@@ -339,7 +412,6 @@ static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
     size_t end = lf < n ? lf + 1 : n;
     size_t v1 = trim_cr(b, v0, lf);
     tmpl.field = (sb_span){(uint32_t)n0, (uint32_t)(end - n0)};
-    tmpl.type = (uint16_t)sb_hdr_lookup(sb_msg_span(m, tmpl.name));
     if (tmpl.name.len == 1 && tmpl.type != SB_HDR_OTHER)
         fold |= SB_HDRF_COMPACT;
     if (end - n0 > m->limits->max_line) {

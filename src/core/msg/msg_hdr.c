@@ -61,7 +61,8 @@ const void *sb_msg_hdr_parsed(struct sb_msg *m, struct sb_hdr *h)
     if (!info->parse)
         return NULL;
     h->flags |= SB_HDRF_PARSED;
-    void *out = sb_arena_zalloc(&m->arena, info->parsed_size);
+    void *out = (info->flags & SB_HDRI_SETS_ALL) ? sb_arena_alloc(&m->arena, info->parsed_size)
+                                                 : sb_arena_zalloc(&m->arena, info->parsed_size);
     if (!out) {
         hdr_fault(m, h, SB_ENOMEM, "out of memory");
         return NULL;

@@ -22,9 +22,6 @@
 
 /* ---- diagnostics ---------------------------------------------------------------------------- */
 
-/* A failed parse frees the cfg, and with it the file-name table, while the caller still has to
- * print the diagnostics: each entry therefore carries its own copy of the file name, stored after
- * the message's terminating NUL ("message\0file"). */
 __attribute__((format(printf, 5, 0))) static void cfg_verror(struct sb__cfg_parse *x,
                                                              const char *file, uint32_t line,
                                                              uint32_t col, const char *fmt,
@@ -33,16 +30,7 @@ __attribute__((format(printf, 5, 0))) static void cfg_verror(struct sb__cfg_pars
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     x->n_errors++;
-    struct sb_diag_entry **tail = x->diag->tail;
-    if (!file) {
-        sb_diag_add(x->diag, SB_DIAG_ERROR, NULL, line, col, "%s", msg);
-        return;
-    }
-    sb_diag_add(x->diag, SB_DIAG_ERROR, NULL, line, col, "%s%c%s", msg, '\0', file);
-    if (x->diag->tail != tail) {
-        struct sb_diag_entry *e = *tail;
-        e->file = e->msg + strlen(e->msg) + 1;
-    }
+    sb_diag_add(x->diag, SB_DIAG_ERROR, file, line, col, "%s", msg);
 }
 
 void sb__cfg_error(struct sb__cfg_parse *x, const char *file, uint32_t line, uint32_t col,
@@ -502,7 +490,6 @@ int sb_cfg_parse_file(const char *path, struct sb_diag *d, struct sb_cfg **out)
     size_t len = 0;
     int rc = real ? read_file(real, &text, &len) : -errno;
     if (rc < 0) {
-        /* the caller's path outlives the diagnostics, no copy needed */
         sb_diag_error(d, path, 0, 0, "cannot read configuration: %s", read_error(rc));
         free(real);
         return SB_ENOENT;

@@ -222,6 +222,16 @@ static int split_hostport(sb_str s, sb_str *host, uint16_t *port, const char **e
     return host->len ? 0 : (*err = "empty address", SB_EPARSE);
 }
 
+static bool all_digits(sb_str s)
+{
+    if (!s.len)
+        return false;
+    for (size_t i = 0; i < s.len; i++)
+        if (!sb_is_digit((unsigned char)s.p[i]))
+            return false;
+    return true;
+}
+
 int sb_listen_parse(sb_str spec, struct sb_listen *out, struct sb_arena *a, const char **err)
 {
     sb_str s = sb_str_trim(spec), adv = SB_STR_NULL;
@@ -239,10 +249,14 @@ int sb_listen_parse(sb_str spec, struct sb_listen *out, struct sb_arena *a, cons
     long colon = sb_str_chr(s, ':');
     if (colon > 0 && s.p[0] != '[') {
         uint8_t proto = sb_proto_lookup((sb_str){s.p, (size_t)colon});
+        sb_str rest = {s.p + colon + 1, s.len - (size_t)colon - 1};
         if (proto != SB_PROTO_OTHER) {
             out->proto = proto;
-            s.p += colon + 1;
-            s.len -= (size_t)colon + 1;
+            s = rest;
+        } else if (!all_digits(rest)) {
+            /* "name:port" is a host and a port; "word:anything-else" names a protocol */
+            *err = "unknown protocol (expected udp, tcp, tls, sctp, ws or wss)";
+            return SB_EPARSE;
         }
     }
     sb_str host;

@@ -16,12 +16,19 @@
 /* Names get a slot at check time; run time is an array access. */
 static struct sb__names var_names = SB__NAMES_INIT;
 
-/* This thread's $var values, indexed by slot, strings on the heap. OpenSIPS keeps script
- * variables per process and they persist from one message to the next; a worker thread is our
- * process. This pointer is the only mutable per-worker state of the engine until workers have a
- * struct of their own; sb_pv_worker_exit() releases it. */
+/* This thread's $var values, indexed by slot. OpenSIPS keeps script variables per process and
+ * they persist from one message to the next; a worker thread is our process. This pointer is the
+ * only mutable per-worker state of the engine until workers have a struct of their own;
+ * sb_pv_worker_exit() releases it. Each slot keeps its heap buffer across assignments (ints and
+ * NULL included), so a variable set once per message allocates only when its value outgrows it. */
+struct var_ent {
+    struct sb_val v;
+    char *buf; /* v.s.p points here when v is a string */
+    size_t cap;
+};
+
 struct var_tls {
-    struct sb_val *vals;
+    struct var_ent *ents;
     uint32_t cap;
 };
 static _Thread_local struct var_tls *tls_vars;
@@ -48,11 +55,11 @@ static int get_var(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, str
     (void)ctx, (void)idx;
     uint32_t slot = slot_of(pv);
     if (tls_vars && slot < tls_vars->cap)
-        *out = tls_vars->vals[slot];
+        *out = tls_vars->ents[slot].v;
     return 0;
 }
 
-static struct sb_val *var_slot(uint32_t slot)
+static struct var_ent *var_slot(uint32_t slot)
 {
     if (!tls_vars && !(tls_vars = calloc(1, sizeof(*tls_vars))))
         return NULL;
@@ -60,30 +67,58 @@ static struct sb_val *var_slot(uint32_t slot)
         uint32_t cap = tls_vars->cap ? tls_vars->cap : 16;
         while (cap <= slot)
             cap *= 2;
-        struct sb_val *v = realloc(tls_vars->vals, cap * sizeof(*v));
-        if (!v)
+        struct var_ent *e = realloc(tls_vars->ents, cap * sizeof(*e));
+        if (!e)
             return NULL;
-        memset(v + tls_vars->cap, 0, (cap - tls_vars->cap) * sizeof(*v));
-        tls_vars->vals = v;
+        memset(e + tls_vars->cap, 0, (cap - tls_vars->cap) * sizeof(*e));
+        tls_vars->ents = e;
         tls_vars->cap = cap;
     }
-    return &tls_vars->vals[slot];
+    return &tls_vars->ents[slot];
 }
 
 static int set_var(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v)
 {
     (void)ctx, (void)op;
-    struct sb_val *slot = var_slot(slot_of(pv));
-    if (!slot)
+    struct var_ent *e = var_slot(slot_of(pv));
+    if (!e)
         return SB_ENOMEM;
-    /* copy before freeing: <v> may be the old value itself */
-    struct sb_val copy;
-    int r = sb__val_heap_copy(&copy, v);
-    if (r < 0)
-        return r;
-    sb__val_heap_free(slot);
-    *slot = copy;
+    if (v->type != SB_VAL_STR) {
+        e->v = *v;
+        e->v.s = SB_STR_NULL;
+        return 0;
+    }
+    size_t len = v->s.len;
+    if (len + 1 > e->cap) {
+        /* a fresh buffer first: <v> may borrow from the old one */
+        size_t cap = e->cap ? e->cap : 32;
+        while (cap < len + 1)
+            cap *= 2;
+        char *p = malloc(cap);
+        if (!p)
+            return SB_ENOMEM;
+        if (len)
+            memcpy(p, v->s.p, len);
+        free(e->buf);
+        e->buf = p;
+        e->cap = cap;
+    } else if (len) {
+        /* <v> may be a piece of the current value ($(var(x){s.substr,1,0})) */
+        memmove(e->buf, v->s.p, len);
+    }
+    e->buf[len] = '\0';
+    e->v = (struct sb_val){.type = SB_VAL_STR, .s = {e->buf, len}};
     return 0;
+}
+
+/* Bytes of heap held for $var values by this thread (tests check that reuse does not grow it). */
+size_t sb__vars_heap_bytes(void);
+size_t sb__vars_heap_bytes(void)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; tls_vars && i < tls_vars->cap; i++)
+        n += tls_vars->ents[i].cap;
+    return n;
 }
 
 void sb__vars_thread_exit(void)
@@ -91,8 +126,8 @@ void sb__vars_thread_exit(void)
     if (!tls_vars)
         return;
     for (uint32_t i = 0; i < tls_vars->cap; i++)
-        sb__val_heap_free(&tls_vars->vals[i]);
-    free(tls_vars->vals);
+        free(tls_vars->ents[i].buf);
+    free(tls_vars->ents);
     free(tls_vars);
     tls_vars = NULL;
 }

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* TCP connections: reading and framing, CRLF keep-alives, bounded output queues, timeouts
+ * (idle lifetime, slow messages, connects), and the shared index that lets any worker find an
+ * open connection by id or by peer address. */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sb/base.h"
+#include "sb/log.h"
+#include "sb/msg.h"
+#include "tp/tp_int.h"
+
+/* Reads per readiness callback: a fast sender cannot keep the worker to itself. */
+#define READS_PER_WAKEUP 8
+#define READ_MIN         4096
+
+/* ---- shared index ------------------------------------------------------------------------ */
+
+static unsigned hash_id(uint32_t id)
+{
+    return (id * 2654435761u) >> 20 & (TP_IDX_BUCKETS - 1);
+}
+
+static unsigned hash_addr(uint8_t proto, const struct sb_addr *a)
+{
+    uint32_t h = 2166136261u ^ proto;
+    const unsigned char *p;
+    size_t n;
+    if (sb_addr_family(a) == AF_INET) {
+        p = (const unsigned char *)&a->u.sin.sin_addr;
+        n = sizeof(a->u.sin.sin_addr);
+    } else {
+        p = (const unsigned char *)&a->u.sin6.sin6_addr;
+        n = sizeof(a->u.sin6.sin6_addr);
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    h = (h ^ sb_addr_port(a)) * 16777619u;
+    return h & (TP_IDX_BUCKETS - 1);
+}
+
+static void idx_add(struct tp_conn *c)
+{
+    pthread_mutex_lock(&sb__tp.idx_lock);
+    struct tp_conn **bi = &sb__tp.by_id[hash_id(c->id)];
+    struct tp_conn **ba = &sb__tp.by_addr[hash_addr(c->proto, &c->peer)];
+    c->next_id = *bi;
+    *bi = c;
+    c->next_addr = *ba;
+    *ba = c;
+    c->in_index = true;
+    pthread_mutex_unlock(&sb__tp.idx_lock);
+}
+
+static void idx_del(struct tp_conn *c)
+{
+    if (!c->in_index)
+        return;
+    pthread_mutex_lock(&sb__tp.idx_lock);
+    struct tp_conn **pp = &sb__tp.by_id[hash_id(c->id)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->next_id;
+    if (*pp)
+        *pp = c->next_id;
+    pp = &sb__tp.by_addr[hash_addr(c->proto, &c->peer)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->next_addr;
+    if (*pp)
+        *pp = c->next_addr;
+    c->in_index = false;
+    pthread_mutex_unlock(&sb__tp.idx_lock);
+}
+
+void sb__tp_idx_lock(void)
+{
+    pthread_mutex_lock(&sb__tp.idx_lock);
+}
+
+void sb__tp_idx_unlock(void)
+{
+    pthread_mutex_unlock(&sb__tp.idx_lock);
+}
+
+struct tp_conn *sb__tp_idx_find_locked(struct tp_worker *tw, uint32_t id, uint8_t proto,
+                                       const struct sb_addr *peer, unsigned *owner,
+                                       uint32_t *found_id)
+{
+    struct tp_conn *mine = NULL, *other = NULL;
+    if (id) {
+        for (struct tp_conn *c = sb__tp.by_id[hash_id(id)]; c; c = c->next_id) {
+            if (c->id == id) {
+                if (c->tw == tw)
+                    mine = c;
+                else
+                    other = c;
+                break;
+            }
+        }
+    }
+    if (!mine && !other && peer && sb_addr_family(peer)) {
+        for (struct tp_conn *c = sb__tp.by_addr[hash_addr(proto, peer)]; c; c = c->next_addr) {
+            if (c->proto != proto || !sb_addr_eq(&c->peer, peer))
+                continue;
+            if (c->tw == tw) {
+                mine = c;
+                break;
+            }
+            if (!other)
+                other = c;
+        }
+    }
+    *owner = UINT_MAX;
+    *found_id = 0;
+    if (!mine && other) {
+        *owner = other->id >> TP_WORKER_BITS;
+        *found_id = other->id;
+    }
+    return mine;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static void conn_free(void *arg)
+{
+    struct tp_conn *c = arg;
+    struct tp_chunk *k = c->outq;
+    while (k) {
+        struct tp_chunk *n = k->next;
+        free(k);
+        k = n;
+    }
+    free(c->rbuf);
+    free(c);
+}
+
+void sb__tp_conn_close(struct tp_conn *c, const char *why)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    struct tp_worker *tw = c->tw;
+    char ip[SB_IP_STRLEN];
+    sb_addr_ip(&c->peer, ip);
+    SB_DEBUG("tcp conn %u %s:%u closed: %s", c->id, ip, sb_addr_port(&c->peer), why);
+    c->state = CONN_CLOSED;
+    sb_timer_stop(&c->timer);
+    if (c->io.loop)
+        sb_io_stop(&c->io);
+    if (c->io.fd >= 0)
+        close(c->io.fd);
+    c->io.fd = -1;
+    idx_del(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        tw->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    tw->n_conns--;
+    TP_STAT_ADD(tw, tcp_conns_open, (uint64_t)-1);
+    /* We may be inside this connection's own callback, or the caller may still look at it (a
+     * receiver that sent on it): free it once the loop is back at its top. */
+    if (sb_loop_post(tw->loop, conn_free, conn_free, c) != 0) {
+        c->next = tw->grave;
+        tw->grave = c;
+    }
+}
+
+void sb__tp_conn_close_all(struct tp_worker *tw)
+{
+    while (tw->conns)
+        sb__tp_conn_close(tw->conns, "worker exit");
+}
+
+void sb__tp_conn_reap(struct tp_worker *tw)
+{
+    while (tw->grave) {
+        struct tp_conn *c = tw->grave;
+        tw->grave = c->next;
+        conn_free(c);
+    }
+}
+
+static void conn_arm(struct tp_conn *c)
+{
+    uint64_t now = sb_loop_now(c->tw->loop);
+    uint64_t next = c->last_active + sb__tp.lifetime_ms;
+    if (c->msg_start && c->msg_start + sb__tp.max_msg_ms < next)
+        next = c->msg_start + sb__tp.max_msg_ms;
+    if (c->state == CONN_CONNECTING && c->connect_deadline < next)
+        next = c->connect_deadline;
+    sb_timer_start(c->tw->loop, &c->timer, next > now ? next - now : 0);
+}
+
+static void on_timer(struct sb_timer *t)
+{
+    struct tp_conn *c = t->data;
+    struct tp_worker *tw = c->tw;
+    uint64_t now = sb_loop_now(tw->loop);
+    if (c->state == CONN_CONNECTING && now >= c->connect_deadline) {
+        TP_STAT_ADD(tw, tcp_timeouts, 1);
+        sb__tp_conn_close(c, "connect timeout");
+    } else if (c->msg_start && now >= c->msg_start + sb__tp.max_msg_ms) {
+        /* slowloris: a message must arrive whole within tcp_max_msg_time of its first byte */
+        TP_STAT_ADD(tw, tcp_timeouts, 1);
+        sb__tp_conn_close(c, "message not complete in time");
+    } else if (now >= c->last_active + sb__tp.lifetime_ms) {
+        sb__tp_conn_close(c, "idle");
+    } else {
+        conn_arm(c);
+    }
+}
+
+static void on_io(struct sb_io *io, uint32_t events);
+
+static uint32_t next_id(struct tp_worker *tw)
+{
+    for (;;) {
+        tw->conn_seq = (tw->conn_seq + 1) & ((1u << TP_WORKER_BITS) - 1);
+        if (tw->conn_seq == 0)
+            continue;
+        uint32_t id = tw->wid << TP_WORKER_BITS | tw->conn_seq;
+        unsigned owner;
+        uint32_t fid;
+        /* after 16M connections the sequence wraps: skip ids still in use */
+        sb__tp_idx_lock();
+        bool used = sb__tp_idx_find_locked(tw, id, 0, NULL, &owner, &fid) || owner != UINT_MAX;
+        sb__tp_idx_unlock();
+        if (!used)
+            return id;
+    }
+}
+
+static struct tp_conn *conn_new(struct tp_worker *tw, int fd, const struct sb_socket *s,
+                                const struct sb_addr *peer, uint8_t state)
+{
+    struct tp_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->id = next_id(tw);
+    c->proto = s->proto;
+    c->peer = *peer;
+    c->tw = tw;
+    c->sock = s;
+    c->state = state;
+    c->outq_tail = &c->outq;
+    c->io.fd = -1;
+    sb_timer_init(&c->timer, on_timer, c);
+    c->last_active = sb_loop_now(tw->loop);
+    c->connect_deadline = c->last_active + sb__tp.connect_ms;
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    uint32_t ev = state == CONN_CONNECTING ? SB_IO_WRITE : SB_IO_READ;
+    if (sb_io_start(tw->loop, &c->io, fd, ev, on_io, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->next = tw->conns;
+    if (tw->conns)
+        tw->conns->prev = c;
+    tw->conns = c;
+    tw->n_conns++;
+    TP_STAT_ADD(tw, tcp_conns_open, 1);
+    TP_STAT_ADD(tw, tcp_conns_total, 1);
+    idx_add(c);
+    conn_arm(c);
+    return c;
+}
+
+struct tp_conn *sb__tp_conn_accepted(struct tp_worker *tw, int fd, const struct sb_socket *s,
+                                     const struct sb_addr *peer)
+{
+    return conn_new(tw, fd, s, peer, CONN_OPEN);
+}
+
+struct tp_conn *sb__tp_conn_connect(struct tp_worker *tw, const struct sb_socket *s,
+                                    const struct sb_addr *to)
+{
+    int fam = sb_addr_family(to);
+    if (!fam || fam != sb_addr_family(&s->addr))
+        return NULL;
+    if (tw->n_conns >= sb__tp.max_conns) {
+        TP_STAT_ADD(tw, tcp_rejected, 1);
+        return NULL;
+    }
+    int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    /* leave from the listener's address (its Via), on an ephemeral port */
+    struct sb_addr local = s->addr;
+    sb_addr_set_port(&local, 0);
+    bool wild = fam == AF_INET ? local.u.sin.sin_addr.s_addr == 0
+                               : IN6_IS_ADDR_UNSPECIFIED(&local.u.sin6.sin6_addr);
+    if (!wild && bind(fd, &local.u.sa, local.len) != 0) {
+        SB_DEBUG("tcp connect: bind %s: %s", s->ip, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    uint8_t state = CONN_OPEN;
+    if (connect(fd, &to->u.sa, to->len) != 0) {
+        if (errno != EINPROGRESS) {
+            TP_STAT_ADD(tw, snd_errors, 1);
+            close(fd);
+            return NULL;
+        }
+        state = CONN_CONNECTING;
+    }
+    struct tp_conn *c = conn_new(tw, fd, s, to, state);
+    if (!c)
+        close(fd);
+    else
+        c->outgoing = true;
+    return c;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static void want_write(struct tp_conn *c, bool on)
+{
+    uint32_t ev = SB_IO_READ | (on ? SB_IO_WRITE : 0);
+    if (c->io.loop && c->io.events != ev)
+        (void)sb_io_modify(&c->io, ev);
+}
+
+static void flush(struct tp_conn *c)
+{
+    while (c->outq) {
+        struct tp_chunk *k = c->outq;
+        ssize_t n = send(c->io.fd, k->data + k->off, k->len - k->off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                break;
+            TP_STAT_ADD(c->tw, snd_errors, 1);
+            sb__tp_conn_close(c, strerror(errno));
+            return;
+        }
+        c->last_active = sb_loop_now(c->tw->loop);
+        k->off += (size_t)n;
+        c->out_bytes -= (size_t)n;
+        if (k->off < k->len)
+            break;
+        c->outq = k->next;
+        if (!c->outq)
+            c->outq_tail = &c->outq;
+        free(k);
+    }
+    want_write(c, c->outq != NULL);
+}
+
+int sb__tp_conn_write(struct tp_conn *c, const struct iovec *iov, int n_iov)
+{
+    if (c->state == CONN_CLOSED)
+        return SB_ENOENT;
+    struct tp_worker *tw = c->tw;
+    size_t total = 0;
+    for (int i = 0; i < n_iov; i++)
+        total += iov[i].iov_len;
+    if (total == 0)
+        return 0;
+    if (c->out_bytes + total > sb__tp.max_out) {
+        /* a peer that does not read must not hold our memory */
+        TP_STAT_ADD(tw, snd_errors, 1);
+        sb__tp_conn_close(c, "output queue full");
+        return SB_ELIMIT;
+    }
+    size_t done = 0;
+    if (c->state == CONN_OPEN && !c->outq) {
+        struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n_iov};
+        ssize_t n = sendmsg(c->io.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                TP_STAT_ADD(tw, snd_errors, 1);
+                sb__tp_conn_close(c, strerror(errno));
+                return SB_ENOENT;
+            }
+            n = 0;
+        }
+        if (n > 0)
+            c->last_active = sb_loop_now(tw->loop);
+        done = (size_t)n;
+    }
+    if (done < total) {
+        struct tp_chunk *k = malloc(sizeof(*k) + total - done);
+        if (!k) {
+            TP_STAT_ADD(tw, snd_errors, 1);
+            sb__tp_conn_close(c, "out of memory");
+            return SB_ENOMEM;
+        }
+        k->next = NULL;
+        k->len = total - done;
+        k->off = 0;
+        size_t skip = done, at = 0;
+        for (int i = 0; i < n_iov; i++) {
+            size_t l = iov[i].iov_len;
+            if (skip >= l) {
+                skip -= l;
+                continue;
+            }
+            memcpy(k->data + at, (const char *)iov[i].iov_base + skip, l - skip);
+            at += l - skip;
+            skip = 0;
+        }
+        *c->outq_tail = k;
+        c->outq_tail = &k->next;
+        c->out_bytes += k->len;
+        if (c->state == CONN_OPEN)
+            want_write(c, true);
+    }
+    TP_STAT_ADD(tw, snd_msgs, 1);
+    TP_STAT_ADD(tw, snd_bytes, total);
+    return 0;
+}
+
+/* ---- input ------------------------------------------------------------------------------- */
+
+static bool has_blank_line(const char *p, size_t n)
+{
+    return memmem(p, n, "\n\r\n", 3) || memmem(p, n, "\n\n", 2);
+}
+
+/* Frame and hand out every complete message in the read buffer. */
+static void process(struct tp_conn *c)
+{
+    size_t off = 0;
+    while (off < c->rlen && c->state != CONN_CLOSED) {
+        const char *p = c->rbuf + off;
+        size_t n = c->rlen - off;
+        if (p[0] == '\r' || p[0] == '\n') {
+            if (n >= 4 && memcmp(p, "\r\n\r\n", 4) == 0) {
+                /* RFC5626-3.5.1: a double-CRLF ping is answered with a single CRLF pong */
+                struct iovec pong = {.iov_base = (void *)"\r\n", .iov_len = 2};
+                off += 4;
+                (void)sb__tp_conn_write(c, &pong, 1);
+                continue;
+            }
+            if (n < 4 && memcmp(p, "\r\n\r\n", n) == 0)
+                break; /* maybe the start of a ping: wait for the rest */
+            off += p[0] == '\r' && n >= 2 && p[1] == '\n' ? 2 : 1;
+            continue;
+        }
+        /* A peer dripping a header byte by byte must not make us rescan it on every read: the
+         * framer's answer cannot change before a line ends (a blank line, too, ends in LF). */
+        if (off == 0 && c->framed_len && c->framed_len < n && !c->in_body &&
+            !memchr(p + c->framed_len, '\n', n - c->framed_len))
+            break;
+        long m = sb_msg_frame(p, n, NULL);
+        if (m == SB_EAGAIN) {
+            size_t from = c->framed_len > 3 ? c->framed_len - 3 : 0;
+            c->in_body = c->in_body || has_blank_line(p + from, n - from);
+            c->framed_len = n;
+        } else {
+            c->framed_len = 0;
+            c->in_body = false;
+        }
+        if (m > 0) {
+            c->msg_start = 0;
+            sb__tp_deliver(c->tw, c->sock, &c->peer, c->id, p, (size_t)m);
+            off += (size_t)m;
+            continue;
+        }
+        if (m == SB_EAGAIN) {
+            if (!c->msg_start) {
+                c->msg_start = sb_loop_now(c->tw->loop);
+                conn_arm(c);
+            }
+            break;
+        }
+        if (m == SB_ELIMIT)
+            TP_STAT_ADD(c->tw, too_big, 1);
+        sb__tp_conn_close(c, m == SB_ELIMIT ? "message too big" : "no usable Content-Length");
+        return;
+    }
+    if (c->state == CONN_CLOSED)
+        return;
+    if (off) {
+        memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+        c->rlen -= off;
+    }
+}
+
+static void do_read(struct tp_conn *c)
+{
+    /* room for one whole message and the byte that shows it is too big */
+    size_t cap_max = (size_t)sb_msg_limits_default.max_size + 1;
+    for (int r = 0; r < READS_PER_WAKEUP && c->state != CONN_CLOSED; r++) {
+        if (c->rcap - c->rlen < READ_MIN && c->rcap < cap_max) {
+            size_t nc = c->rcap ? c->rcap * 2 : 8192;
+            if (nc > cap_max)
+                nc = cap_max;
+            char *nb = realloc(c->rbuf, nc);
+            if (!nb) {
+                sb__tp_conn_close(c, "out of memory");
+                return;
+            }
+            c->rbuf = nb;
+            c->rcap = nc;
+        }
+        size_t room = c->rcap - c->rlen;
+        if (room == 0) {
+            TP_STAT_ADD(c->tw, too_big, 1);
+            sb__tp_conn_close(c, "message too big");
+            return;
+        }
+        ssize_t n = recv(c->io.fd, c->rbuf + c->rlen, room, MSG_DONTWAIT);
+        if (n == 0) {
+            sb__tp_conn_close(c, "closed by peer");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                sb__tp_conn_close(c, strerror(errno));
+            return;
+        }
+        c->rlen += (size_t)n;
+        c->last_active = sb_loop_now(c->tw->loop);
+        process(c);
+        if ((size_t)n < room)
+            return;
+    }
+}
+
+static void on_connected(struct tp_conn *c)
+{
+    int err = 0;
+    socklen_t el = sizeof(err);
+    if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+        err = errno;
+    if (err != 0) {
+        TP_STAT_ADD(c->tw, snd_errors, 1);
+        sb__tp_conn_close(c, strerror(err));
+        return;
+    }
+    c->state = CONN_OPEN;
+    c->last_active = sb_loop_now(c->tw->loop);
+    conn_arm(c);
+    flush(c);
+}
+
+static void on_io(struct sb_io *io, uint32_t events)
+{
+    struct tp_conn *c = io->data;
+    if (c->state == CONN_CONNECTING) {
+        on_connected(c);
+        return;
+    }
+    if (events & (SB_IO_READ | SB_IO_ERR))
+        do_read(c);
+    if (c->state == CONN_OPEN && (events & SB_IO_WRITE))
+        flush(c);
+}

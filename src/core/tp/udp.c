@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* UDP: one SO_REUSEPORT socket per worker and listening address (the kernel hashes a peer to one
+ * worker), datagrams read in recvmmsg batches and handed to the receiver one by one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sb/base.h"
+#include "sb/log.h"
+#include "tp/tp_int.h"
+
+/* Batches per readiness callback: bounded so that one flooded socket cannot starve the others. */
+#define UDP_BATCHES_PER_WAKEUP 8
+
+/* RFC5626-4.4.1 / RFC3261-7.5: CRLF keep-alives carry no message. */
+static bool is_keepalive(const char *p, size_t len)
+{
+    return (len == 2 && memcmp(p, "\r\n", 2) == 0) || (len == 4 && memcmp(p, "\r\n\r\n", 4) == 0);
+}
+
+static void on_readable(struct sb_io *io, uint32_t events)
+{
+    (void)events;
+    struct tp_fd *f = io->data;
+    struct tp_worker *tw = f->tw;
+    for (int batch = 0; batch < UDP_BATCHES_PER_WAKEUP; batch++) {
+        for (unsigned i = 0; i < TP_UDP_BATCH; i++) {
+            tw->mm[i].msg_hdr.msg_namelen = sizeof(tw->mm_addr[i]);
+            tw->mm[i].msg_hdr.msg_flags = 0;
+        }
+        int n = recvmmsg(io->fd, tw->mm, TP_UDP_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                SB_DEBUG("udp %s:%u: recvmmsg: %s", f->sock->ip, f->sock->port, strerror(errno));
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            const char *p = tw->mm_iov[i].iov_base;
+            size_t len = tw->mm[i].msg_len;
+            if (tw->mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
+                TP_STAT_ADD(tw, too_big, 1);
+                continue;
+            }
+            if (len == 0 || is_keepalive(p, len))
+                continue;
+            struct sb_addr src;
+            sb_addr_from_sa(&src, (const struct sockaddr *)&tw->mm_addr[i],
+                            tw->mm[i].msg_hdr.msg_namelen);
+            sb__tp_deliver(tw, f->sock, &src, 0, p, len);
+        }
+        if (n < (int)TP_UDP_BATCH)
+            return;
+    }
+}
+
+static int alloc_batch(struct tp_worker *tw)
+{
+    if (tw->mm)
+        return 0;
+    tw->mm = calloc(TP_UDP_BATCH, sizeof(*tw->mm));
+    tw->mm_iov = calloc(TP_UDP_BATCH, sizeof(*tw->mm_iov));
+    tw->mm_addr = calloc(TP_UDP_BATCH, sizeof(*tw->mm_addr));
+    tw->mm_buf = malloc((size_t)TP_UDP_BATCH * TP_UDP_BUFSZ);
+    if (!tw->mm || !tw->mm_iov || !tw->mm_addr || !tw->mm_buf)
+        return SB_ENOMEM;
+    for (unsigned i = 0; i < TP_UDP_BATCH; i++) {
+        tw->mm_iov[i].iov_base = tw->mm_buf + (size_t)i * TP_UDP_BUFSZ;
+        tw->mm_iov[i].iov_len = TP_UDP_BUFSZ;
+        tw->mm[i].msg_hdr.msg_iov = &tw->mm_iov[i];
+        tw->mm[i].msg_hdr.msg_iovlen = 1;
+        tw->mm[i].msg_hdr.msg_name = &tw->mm_addr[i];
+    }
+    return 0;
+}
+
+int sb__tp_udp_start(struct tp_worker *tw)
+{
+    for (unsigned i = 0; i < sb__tp.n_socks; i++) {
+        const struct sb_socket *s = &sb__tp.socks[i];
+        if (s->proto != SB_PROTO_UDP)
+            continue;
+        int rc = alloc_batch(tw);
+        if (rc != 0)
+            return rc;
+        int fd = sb__tp_bind_fd(s, SOCK_DGRAM);
+        if (fd < 0)
+            return fd;
+        /* bursts of requests must not be dropped by a small default buffer: past
+         * net.core.rmem_max when privileged, else the kernel clamps to it */
+        int sz = sb__tp.rcvbuf > 0 ? sb__tp.rcvbuf : 4 << 20;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0 &&
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) != 0)
+            SB_WARN("udp %s:%u: SO_RCVBUF %d: %s", s->ip, s->port, sz, strerror(errno));
+        struct tp_fd *f = &tw->udp[i];
+        f->sock = s;
+        f->tw = tw;
+        rc = sb_io_start(tw->loop, &f->io, fd, SB_IO_READ, on_readable, f);
+        if (rc != 0) {
+            close(fd);
+            f->io.fd = -1;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int sb__tp_udp_send(struct tp_worker *tw, const struct sb_socket *s, const struct sb_addr *to,
+                    const struct iovec *iov, int n_iov)
+{
+    if (s->id >= sb__tp.n_socks || tw->udp[s->id].io.fd < 0 || !sb_addr_family(to))
+        return SB_EINVAL;
+    struct msghdr mh = {.msg_name = (void *)&to->u.sa,
+                        .msg_namelen = to->len,
+                        .msg_iov = (struct iovec *)iov,
+                        .msg_iovlen = (size_t)n_iov};
+    ssize_t n = sendmsg(tw->udp[s->id].io.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+        int e = errno;
+        TP_STAT_ADD(tw, snd_errors, 1);
+        SB_DEBUG("udp send from %s:%u: %s", s->ip, s->port, strerror(e));
+        return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS ? SB_EAGAIN : SB_EINVAL;
+    }
+    TP_STAT_ADD(tw, snd_msgs, 1);
+    TP_STAT_ADD(tw, snd_bytes, (uint64_t)n);
+    return 0;
+}

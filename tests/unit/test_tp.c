@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Transport tests on loopback: a real event loop and a fake worker, the transports' sockets
+ * exercised from plain sockets (UDP datagrams, TCP framing, keep-alives, limits, replies by
+ * connection id, outbound connects, hand-over between workers). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sb/base.h"
+#include "sb/buf.h"
+#include "sb/core_cfg.h"
+#include "sb/loop.h"
+#include "sb/tp.h"
+#include "sb/worker.h"
+
+#define MAX_GOT 8
+
+struct got {
+    char data[70000];
+    uint32_t len;
+    uint32_t conn_id;
+    uint8_t proto;
+    uint16_t src_port, dst_port;
+    char src_ip[SB_IP_STRLEN];
+    const struct sb_socket *sock;
+    unsigned worker;
+};
+
+static struct got got[MAX_GOT];
+static unsigned n_got;
+
+static void receiver(struct sb_rcv *r, struct sb_buf *b, uint32_t len)
+{
+    assert_true(b->refs >= 1);
+    assert_int_equal(b->len, len);
+    if (n_got >= MAX_GOT)
+        return;
+    struct got *g = &got[n_got++];
+    memcpy(g->data, b->data, len);
+    g->data[len] = '\0';
+    g->len = len;
+    g->conn_id = r->conn_id;
+    g->proto = r->peer.proto;
+    g->src_port = r->peer.src_port;
+    g->dst_port = r->peer.dst_port;
+    memcpy(g->src_ip, r->peer.src_ip.p, r->peer.src_ip.len);
+    g->src_ip[r->peer.src_ip.len] = '\0';
+    g->sock = r->sock;
+    g->worker = sb_worker_self ? sb_worker_self->id : 99;
+}
+
+/* ---- fixture ----------------------------------------------------------------------------- */
+
+static struct sb_core_cfg cfg;
+static struct sb_listen lst[2];
+static struct sb_worker workers[2];
+static uint16_t port;
+
+/* A port free for both UDP and TCP on 127.0.0.1. */
+static uint16_t free_port(void)
+{
+    for (int tries = 0; tries < 50; tries++) {
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t sl = sizeof(sa);
+        assert_int_equal(bind(u, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(getsockname(u, (struct sockaddr *)&sa, &sl), 0);
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        int ok = bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        close(t);
+        close(u);
+        if (ok)
+            return ntohs(sa.sin_port);
+    }
+    fail_msg("no free port");
+    return 0;
+}
+
+static void cfg_reset(void)
+{
+    sb_core_cfg_defaults(&cfg);
+    port = free_port();
+    lst[0] = (struct sb_listen){.proto = SB_PROTO_UDP,
+                                .host = "127.0.0.1",
+                                .port = port,
+                                .next = &lst[1],
+                                .text = "udp test"};
+    lst[1] = (struct sb_listen){
+        .proto = SB_PROTO_TCP, .host = "127.0.0.1", .port = port, .text = "tcp test"};
+    cfg.listeners = &lst[0];
+}
+
+static void start(unsigned n_workers)
+{
+    assert_int_equal(sb_tp_init(&cfg), 0);
+    sb_tp_set_receiver(receiver);
+    memset(workers, 0, sizeof(workers));
+    sb_rt.n_workers = n_workers;
+    sb_rt.workers = workers;
+    for (unsigned i = 0; i < n_workers; i++) {
+        workers[i].id = i;
+        workers[i].loop = sb_loop_new();
+        assert_non_null(workers[i].loop);
+        sb_worker_self = &workers[i];
+        assert_int_equal(sb_tp_worker_start(&workers[i]), 0);
+    }
+    sb_worker_self = &workers[0];
+    n_got = 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    cfg_reset();
+    start(1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < sb_rt.n_workers; i++) {
+        sb_worker_self = &workers[i];
+        sb_tp_worker_exit(&workers[i]);
+        sb_loop_free(workers[i].loop);
+    }
+    sb_worker_self = NULL;
+    sb_rt.n_workers = 0;
+    sb_rt.workers = NULL;
+    sb_tp_destroy();
+    sb_tp_set_receiver(NULL);
+    return 0;
+}
+
+/* Run worker <w>'s loop until <n_got> reaches <want> or <ms> pass. */
+static void pump_w(unsigned w, unsigned want, unsigned ms)
+{
+    struct sb_worker *saved = sb_worker_self;
+    sb_worker_self = &workers[w];
+    uint64_t end = sb_now_ms() + ms;
+    while (n_got < want && sb_now_ms() < end)
+        sb_loop_run_once(workers[w].loop, 10);
+    sb_worker_self = saved;
+}
+
+static void pump(unsigned want, unsigned ms)
+{
+    pump_w(0, want, ms);
+}
+
+static struct sockaddr_in lo(uint16_t p)
+{
+    return (struct sockaddr_in){
+        .sin_family = AF_INET, .sin_port = htons(p), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+}
+
+static uint16_t local_port(int fd)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    return ntohs(sa.sin_port);
+}
+
+static int tcp_client(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = lo(port);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static void send_all(int fd, const char *s)
+{
+    size_t len = strlen(s);
+    assert_int_equal(send(fd, s, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Read from <fd> while running the loop, until <len> bytes, EOF, or <ms>. Returns the count or -1
+ * on EOF / reset before any byte. */
+static ssize_t read_pumping(int fd, char *out, size_t len, unsigned ms, unsigned w)
+{
+    size_t at = 0;
+    uint64_t end = sb_now_ms() + ms;
+    while (at < len && sb_now_ms() < end) {
+        pump_w(w, UINT32_MAX, 10);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            continue;
+        ssize_t n = recv(fd, out + at, len - at, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+            return at ? (ssize_t)at : -1;
+        if (n > 0)
+            at += (size_t)n;
+    }
+    return (ssize_t)at;
+}
+
+static const char MSG1[] = "OPTIONS sip:a@example.com SIP/2.0\r\n"
+                           "Via: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\r\n"
+                           "Call-ID: one\r\nCSeq: 1 OPTIONS\r\nContent-Length: 5\r\n\r\nhello";
+static const char MSG2[] = "OPTIONS sip:b@example.com SIP/2.0\r\n"
+                           "Call-ID: two\r\nCSeq: 2 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+
+/* ---- UDP --------------------------------------------------------------------------------- */
+
+static void test_udp_receive(void **state)
+{
+    (void)state;
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in cl = lo(0), srv = lo(port);
+    assert_int_equal(bind(c, (struct sockaddr *)&cl, sizeof(cl)), 0);
+    uint16_t cport = local_port(c);
+    assert_int_equal(sendto(c, MSG1, strlen(MSG1), 0, (struct sockaddr *)&srv, sizeof(srv)),
+                     (ssize_t)strlen(MSG1));
+    assert_int_equal(sendto(c, "\r\n\r\n", 4, 0, (struct sockaddr *)&srv, sizeof(srv)), 4);
+    assert_int_equal(sendto(c, "", 0, 0, (struct sockaddr *)&srv, sizeof(srv)), 0);
+    assert_int_equal(sendto(c, MSG2, strlen(MSG2), 0, (struct sockaddr *)&srv, sizeof(srv)),
+                     (ssize_t)strlen(MSG2));
+    pump(2, 2000);
+    pump(3, 100); /* nothing else may come: the keep-alive and the empty datagram are skipped */
+    assert_int_equal(n_got, 2);
+    assert_string_equal(got[0].data, MSG1);
+    assert_string_equal(got[1].data, MSG2);
+    assert_int_equal(got[0].proto, SB_PROTO_UDP);
+    assert_int_equal(got[0].conn_id, 0);
+    assert_string_equal(got[0].src_ip, "127.0.0.1");
+    assert_int_equal(got[0].src_port, cport);
+    assert_int_equal(got[0].dst_port, port);
+    assert_ptr_equal(got[0].sock, sb_tp_socket(0));
+
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.rcv_msgs, 2);
+    assert_int_equal(st.rcv_bytes, strlen(MSG1) + strlen(MSG2));
+    close(c);
+}
+
+static void test_udp_send(void **state)
+{
+    (void)state;
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in cl = lo(0);
+    assert_int_equal(bind(c, (struct sockaddr *)&cl, sizeof(cl)), 0);
+    struct sb_dest d = {.proto = SB_PROTO_UDP};
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), local_port(c)), 0);
+    struct iovec iov[2] = {{.iov_base = (void *)"SIP/2.0 200 OK\r\n", .iov_len = 16},
+                           {.iov_base = (void *)"Content-Length: 0\r\n\r\n", .iov_len = 21}};
+    assert_int_equal(sb_tp_send(&d, iov, 2), 0);
+    assert_ptr_equal(d.sock, sb_tp_socket(0));
+    char buf[128];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof(from);
+    struct pollfd p = {.fd = c, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 2000), 1);
+    ssize_t n = recvfrom(c, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &fl);
+    assert_int_equal(n, 37);
+    buf[n] = '\0';
+    assert_string_equal(buf, "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+    /* from the listening address: replies must come from the port the request went to */
+    assert_int_equal(ntohs(from.sin_port), port);
+
+    /* off a worker thread there is no socket to send from */
+    sb_worker_self = NULL;
+    assert_int_equal(sb_tp_send_buf(&d, "x", 1), SB_EINVAL);
+    sb_worker_self = &workers[0];
+    close(c);
+}
+
+/* ---- TCP --------------------------------------------------------------------------------- */
+
+static void test_tcp_pipelined(void **state)
+{
+    (void)state;
+    int c = tcp_client();
+    char both[1024];
+    strcpy(both, MSG1);
+    strcat(both, "\r\n"); /* a single CRLF between messages is skipped */
+    strcat(both, MSG2);
+    send_all(c, both);
+    pump(2, 2000);
+    assert_int_equal(n_got, 2);
+    assert_string_equal(got[0].data, MSG1);
+    assert_string_equal(got[1].data, MSG2);
+    assert_int_equal(got[0].proto, SB_PROTO_TCP);
+    assert_int_not_equal(got[0].conn_id, 0);
+    assert_int_equal(got[0].conn_id, got[1].conn_id);
+    assert_int_equal(got[0].src_port, local_port(c));
+    assert_ptr_equal(got[0].sock, sb_tp_socket(1));
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_open, 1);
+    assert_int_equal(st.tcp_conns_total, 1);
+    close(c);
+}
+
+static void test_tcp_split(void **state)
+{
+    (void)state;
+    int c = tcp_client();
+    char part[256];
+    size_t l = strlen(MSG1);
+    /* the header section, the rest of the header, then the body in two pieces */
+    memcpy(part, MSG1, 20);
+    part[20] = '\0';
+    send_all(c, part);
+    pump(1, 150);
+    assert_int_equal(n_got, 0);
+    memcpy(part, MSG1 + 20, l - 40);
+    part[l - 40] = '\0';
+    send_all(c, part);
+    pump(1, 150);
+    assert_int_equal(n_got, 0);
+    send_all(c, MSG1 + l - 20);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    assert_string_equal(got[0].data, MSG1);
+    close(c);
+}
+
+/* Pieces that end mid-line and a body that arrives after its header, in small writes. */
+static void test_tcp_drip(void **state)
+{
+    (void)state;
+    int c = tcp_client();
+    const char *pieces[] = {"OPTI", "ONS sip:x SIP/2.0\r\nContent-Len", "gth: 5\r\n\r", "\nhe", "l",
+                            "lo"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(pieces); i++) {
+        assert_int_equal(n_got, 0);
+        send_all(c, pieces[i]);
+        pump(1, i + 1 < SB_ARRAY_LEN(pieces) ? 60 : 2000);
+    }
+    assert_int_equal(n_got, 1);
+    assert_string_equal(got[0].data, "OPTIONS sip:x SIP/2.0\r\nContent-Length: 5\r\n\r\nhello");
+    close(c);
+}
+
+static void test_tcp_ping(void **state)
+{
+    (void)state;
+    int c = tcp_client();
+    send_all(c, "\r\n\r\n");
+    char buf[8] = {0};
+    assert_int_equal(read_pumping(c, buf, 2, 2000, 0), 2);
+    assert_memory_equal(buf, "\r\n", 2);
+    /* the ping in two pieces, then a message: one pong, one message */
+    send_all(c, "\r\n");
+    pump(1, 50);
+    send_all(c, "\r\n");
+    assert_int_equal(read_pumping(c, buf, 2, 2000, 0), 2);
+    assert_memory_equal(buf, "\r\n", 2);
+    send_all(c, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    assert_string_equal(got[0].data, MSG2);
+    /* no further bytes were sent back */
+    assert_int_equal(recv(c, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    close(c);
+}
+
+static void test_tcp_oversize(void **state)
+{
+    (void)state;
+    int c = tcp_client();
+    send_all(c, "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 70000\r\n\r\n");
+    char buf[16];
+    assert_int_equal(read_pumping(c, buf, sizeof(buf), 2000, 0), -1);
+    close(c);
+
+    /* a header section that never ends */
+    c = tcp_client();
+    char *big = malloc(70001);
+    memcpy(big, "MESSAGE sip:a@b SIP/2.0\r\nX: ", 28);
+    memset(big + 28, 'a', 70000 - 28);
+    big[70000] = '\0';
+    size_t at = 0;
+    uint64_t end = sb_now_ms() + 2000;
+    while (at < 70000 && sb_now_ms() < end) {
+        ssize_t n = send(c, big + at, 70000 - at, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+            at += (size_t)n;
+        else if (errno != EAGAIN)
+            break;
+        pump(1, 10);
+    }
+    free(big);
+    assert_int_equal(read_pumping(c, buf, sizeof(buf), 2000, 0), -1);
+    assert_int_equal(n_got, 0);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.too_big, 2);
+    assert_int_equal(st.tcp_conns_open, 0);
+    close(c);
+}
+
+static void test_tcp_reply_by_conn_id(void **state)
+{
+    (void)state;
+    int c = tcp_client();
+    send_all(c, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    static const char reply[] = "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+    struct sb_dest d = {.proto = SB_PROTO_TCP, .conn_id = got[0].conn_id};
+    /* a wrong port: the connection id wins while the connection is open */
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), 1), 0);
+    assert_int_equal(sb_tp_send_buf(&d, reply, strlen(reply)), 0);
+    char buf[128] = {0};
+    assert_int_equal(read_pumping(c, buf, strlen(reply), 2000, 0), (ssize_t)strlen(reply));
+    assert_string_equal(buf, reply);
+    /* by address only (Via received/rport): the same connection */
+    struct sb_dest d2 = {.proto = SB_PROTO_TCP};
+    assert_int_equal(sb_addr_set(&d2.to, SB_STR("127.0.0.1"), local_port(c)), 0);
+    assert_int_equal(sb_tp_send_buf(&d2, reply, strlen(reply)), 0);
+    memset(buf, 0, sizeof(buf));
+    assert_int_equal(read_pumping(c, buf, strlen(reply), 2000, 0), (ssize_t)strlen(reply));
+    assert_string_equal(buf, reply);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_total, 1);
+    close(c);
+}
+
+/* A plain listening socket on loopback; returns the fd and its port. */
+static int plain_listener(uint16_t *p)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = lo(0);
+    assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(l, 8), 0);
+    *p = local_port(l);
+    fcntl(l, F_SETFL, O_NONBLOCK);
+    return l;
+}
+
+static int accept_pumping(int l, unsigned w)
+{
+    uint64_t end = sb_now_ms() + 2000;
+    while (sb_now_ms() < end) {
+        pump_w(w, UINT32_MAX, 10);
+        int a = accept(l, NULL, NULL);
+        if (a >= 0)
+            return a;
+    }
+    return -1;
+}
+
+static void test_tcp_outbound(void **state)
+{
+    (void)state;
+    uint16_t lp;
+    int l = plain_listener(&lp);
+    struct sb_dest d = {.proto = SB_PROTO_TCP};
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), lp), 0);
+    assert_int_equal(sb_tp_send_buf(&d, MSG1, strlen(MSG1)), 0);
+    /* queued while connecting, then the second message on the same connection */
+    assert_int_equal(sb_tp_send_buf(&d, MSG2, strlen(MSG2)), 0);
+    int a = accept_pumping(l, 0);
+    assert_true(a >= 0);
+    size_t want = strlen(MSG1) + strlen(MSG2);
+    char buf[1024] = {0};
+    assert_int_equal(read_pumping(a, buf, want, 2000, 0), (ssize_t)want);
+    assert_memory_equal(buf, MSG1, strlen(MSG1));
+    assert_string_equal(buf + strlen(MSG1), MSG2);
+    /* left from the listener's address */
+    struct sockaddr_in peer;
+    socklen_t pl = sizeof(peer);
+    assert_int_equal(getpeername(a, (struct sockaddr *)&peer, &pl), 0);
+    assert_int_equal(ntohl(peer.sin_addr.s_addr), INADDR_LOOPBACK);
+
+    /* the peer sends a request back on the connection we opened */
+    send_all(a, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    assert_string_equal(got[0].data, MSG2);
+    assert_int_equal(got[0].src_port, lp);
+    assert_int_not_equal(got[0].conn_id, 0);
+    assert_int_equal(accept(l, NULL, NULL), -1); /* no second connection */
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_total, 1);
+    close(a);
+    close(l);
+}
+
+static void test_tcp_connect_refused(void **state)
+{
+    (void)state;
+    uint16_t lp;
+    int l = plain_listener(&lp);
+    close(l); /* nobody listens there now */
+    struct sb_dest d = {.proto = SB_PROTO_TCP};
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), lp), 0);
+    int rc = sb_tp_send_buf(&d, MSG2, strlen(MSG2));
+    if (rc == 0) {
+        pump(1, 300);
+        struct sb_tp_stats st;
+        sb_tp_stats(&st);
+        assert_int_equal(st.tcp_conns_open, 0);
+        assert_true(st.snd_errors >= 1);
+    } else {
+        assert_true(rc < 0);
+    }
+}
+
+static void test_tcp_cross_worker(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    start(2);
+    uint16_t lp;
+    int l = plain_listener(&lp);
+    struct sb_dest d = {.proto = SB_PROTO_TCP};
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), lp), 0);
+    /* worker 1 opens the connection */
+    sb_worker_self = &workers[1];
+    assert_int_equal(sb_tp_send_buf(&d, MSG1, strlen(MSG1)), 0);
+    int a = accept_pumping(l, 1);
+    assert_true(a >= 0);
+    char buf[1024] = {0};
+    assert_int_equal(read_pumping(a, buf, strlen(MSG1), 2000, 1), (ssize_t)strlen(MSG1));
+    /* worker 0 sends to the same peer: the bytes go over worker 1's connection */
+    sb_worker_self = &workers[0];
+    struct sb_dest d0 = {.proto = SB_PROTO_TCP, .to = d.to};
+    assert_int_equal(sb_tp_send_buf(&d0, MSG2, strlen(MSG2)), 0);
+    memset(buf, 0, sizeof(buf));
+    assert_int_equal(read_pumping(a, buf, strlen(MSG2), 2000, 1), (ssize_t)strlen(MSG2));
+    assert_string_equal(buf, MSG2);
+    assert_int_equal(accept(l, NULL, NULL), -1);
+    /* and the peer's message arrives on worker 1 */
+    send_all(a, MSG2);
+    pump_w(1, 1, 2000);
+    assert_int_equal(n_got, 1);
+    assert_int_equal(got[0].worker, 1);
+    assert_int_equal(got[0].conn_id >> 24, 1);
+    /* a reply by that connection id from worker 0 */
+    struct sb_dest d1 = {.proto = SB_PROTO_TCP, .conn_id = got[0].conn_id, .to = d.to};
+    assert_int_equal(sb_tp_send_buf(&d1, "\r\n", 2), 0);
+    assert_int_equal(read_pumping(a, buf, 2, 2000, 1), 2);
+    assert_memory_equal(buf, "\r\n", 2);
+    close(a);
+    close(l);
+}
+
+static void test_tcp_max_msg_time(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_max_msg_time = 1;
+    start(1);
+    int c = tcp_client();
+    send_all(c, "OPTIONS sip:a@b SIP/2.0\r\n");
+    uint64_t t0 = sb_now_ms();
+    char buf[8];
+    assert_int_equal(read_pumping(c, buf, sizeof(buf), 3000, 0), -1);
+    uint64_t took = sb_now_ms() - t0;
+    assert_true(took >= 900 && took < 2500);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_timeouts, 1);
+    close(c);
+}
+
+static void test_tcp_max_connections(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_max_connections = 1;
+    start(1);
+    int c1 = tcp_client();
+    pump(1, 100);
+    int c2 = tcp_client();
+    char buf[8];
+    assert_int_equal(read_pumping(c2, buf, sizeof(buf), 1000, 0), -1);
+    send_all(c1, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_rejected, 1);
+    assert_int_equal(st.tcp_conns_open, 1);
+    close(c1);
+    close(c2);
+}
+
+static void test_tcp_idle_lifetime(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_connection_lifetime = 1;
+    start(1);
+    int c = tcp_client();
+    send_all(c, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    uint64_t t0 = sb_now_ms();
+    char buf[8];
+    assert_int_equal(read_pumping(c, buf, sizeof(buf), 3000, 0), -1);
+    uint64_t took = sb_now_ms() - t0;
+    assert_true(took >= 800 && took < 2500);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_open, 0);
+    close(c);
+}
+
+/* A peer that never reads: the output queue is bounded, then the connection is dropped. */
+static void test_tcp_output_cap(void **state)
+{
+    (void)state;
+    int c = tcp_client();
+    int small = 4096;
+    setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    send_all(c, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof(chunk));
+    struct sb_dest d = {.proto = SB_PROTO_TCP, .conn_id = got[0].conn_id};
+    int rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++)
+        rc = sb_tp_send_buf(&d, chunk, sizeof(chunk));
+    assert_int_equal(rc, SB_ELIMIT);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_open, 0);
+    /* the id is gone: a send by that id alone finds nothing and cannot connect */
+    struct sb_dest d2 = {.proto = SB_PROTO_TCP, .conn_id = got[0].conn_id};
+    assert_int_equal(sb_tp_send_buf(&d2, "x", 1), SB_ENOENT);
+    close(c);
+}
+
+static void test_stop_listening(void **state)
+{
+    (void)state;
+    sb_tp_worker_stop_listening(&workers[0]);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in srv = lo(port);
+    sendto(u, MSG2, strlen(MSG2), 0, (struct sockaddr *)&srv, sizeof(srv));
+    pump(1, 100);
+    assert_int_equal(n_got, 0);
+    int t = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(t, (struct sockaddr *)&srv, sizeof(srv)), -1);
+    assert_int_equal(errno, ECONNREFUSED);
+    close(t);
+    close(u);
+}
+
+static void test_ipv6(void **state)
+{
+    (void)state;
+    int probe = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (probe < 0 || bind(probe, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
+        if (probe >= 0)
+            close(probe);
+        skip();
+    }
+    socklen_t sl = sizeof(a6);
+    getsockname(probe, (struct sockaddr *)&a6, &sl);
+    teardown(state);
+    cfg_reset();
+    lst[0].host = "::1";
+    lst[0].next = NULL;
+    start(1);
+    assert_string_equal(sb_tp_socket(0)->adv_host, "[::1]");
+    assert_true(sb_tp_is_local(SB_STR("[::1]"), port, SB_PROTO_UDP));
+    struct sockaddr_in6 srv = {
+        .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT, .sin6_port = htons(port)};
+    sendto(probe, MSG2, strlen(MSG2), 0, (struct sockaddr *)&srv, sizeof(srv));
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    assert_string_equal(got[0].src_ip, "::1");
+    assert_int_equal(got[0].src_port, ntohs(a6.sin6_port));
+    struct sb_dest d = {.proto = SB_PROTO_UDP};
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("[::1]"), ntohs(a6.sin6_port)), 0);
+    assert_int_equal(sb_tp_send_buf(&d, "pong", 4), 0);
+    char buf[8] = {0};
+    struct pollfd p = {.fd = probe, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 2000), 1);
+    assert_int_equal(recv(probe, buf, sizeof(buf), 0), 4);
+    assert_string_equal(buf, "pong");
+    close(probe);
+}
+
+/* ---- socket table ------------------------------------------------------------------------ */
+
+static void test_table(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    lst[1].adv_host = "sip.example.com";
+    lst[1].adv_port = 5070;
+    assert_int_equal(sb_tp_init(&cfg), 0);
+    assert_int_equal(sb_tp_n_sockets(), 2);
+    const struct sb_socket *u = sb_tp_socket(0), *t = sb_tp_socket(1);
+    assert_null(sb_tp_socket(2));
+    assert_string_equal(u->ip, "127.0.0.1");
+    assert_int_equal(u->port, port);
+    assert_string_equal(u->adv_host, "127.0.0.1");
+    assert_int_equal(u->adv_port, port);
+    assert_string_equal(t->adv_host, "sip.example.com");
+    assert_int_equal(t->adv_port, 5070);
+
+    assert_true(sb_tp_is_local(SB_STR("127.0.0.1"), port, SB_PROTO_UDP));
+    assert_true(sb_tp_is_local(SB_STR("127.0.0.1"), port, 0));
+    assert_false(sb_tp_is_local(SB_STR("127.0.0.1"), (uint16_t)(port + 1), 0));
+    assert_false(sb_tp_is_local(SB_STR("127.0.0.2"), port, 0));
+    assert_true(sb_tp_is_local(SB_STR("SIP.example.com"), 5070, SB_PROTO_TCP));
+    assert_false(sb_tp_is_local(SB_STR("sip.example.com"), 5070, SB_PROTO_UDP));
+    assert_false(sb_tp_is_local(SB_STR("sip.example.com"), 0, 0));
+
+    struct sb_addr to4, to6;
+    assert_int_equal(sb_addr_set(&to4, SB_STR("127.0.0.9"), 5060), 0);
+    assert_int_equal(sb_addr_set(&to6, SB_STR("::1"), 5060), 0);
+    assert_ptr_equal(sb_tp_pick(SB_PROTO_UDP, &to4, NULL), u);
+    assert_ptr_equal(sb_tp_pick(SB_PROTO_TCP, &to4, u), t);
+    assert_null(sb_tp_pick(SB_PROTO_UDP, &to6, NULL));
+    assert_null(sb_tp_pick(SB_PROTO_TLS, &to4, NULL));
+    sb_tp_destroy();
+
+    /* advertised_address / advertised_port apply where a listener has no "as" */
+    cfg_reset();
+    cfg.advertised_address = "192.0.2.7";
+    cfg.advertised_port = 5999;
+    lst[1].adv_host = "2001:db8::5";
+    lst[1].adv_port = 0;
+    assert_int_equal(sb_tp_init(&cfg), 0);
+    assert_string_equal(sb_tp_socket(0)->adv_host, "192.0.2.7");
+    assert_int_equal(sb_tp_socket(0)->adv_port, 5999);
+    assert_string_equal(sb_tp_socket(1)->adv_host, "[2001:db8::5]");
+    assert_int_equal(sb_tp_socket(1)->adv_port, port);
+    assert_true(sb_tp_is_local(SB_STR("[2001:db8::5]"), port, SB_PROTO_TCP));
+    sb_tp_destroy();
+
+    /* a name that is neither an address, an interface nor a resolvable host */
+    cfg_reset();
+    lst[0].host = "no-such-host.invalid";
+    assert_true(sb_tp_init(&cfg) < 0);
+    assert_int_equal(sb_tp_n_sockets(), 0);
+
+    /* the loopback interface by name */
+    cfg_reset();
+    lst[0].host = "lo";
+    lst[0].next = NULL;
+    assert_int_equal(sb_tp_init(&cfg), 0);
+    assert_string_equal(sb_tp_socket(0)->ip, "127.0.0.1");
+    sb_tp_destroy();
+
+    /* nothing configured: UDP on every interface, port 5060 */
+    cfg_reset();
+    cfg.listeners = NULL;
+    if (sb_tp_init(&cfg) == 0) { /* 5060 may be taken on this machine */
+        assert_int_equal(sb_tp_n_sockets(), 1);
+        assert_string_equal(sb_tp_socket(0)->ip, "0.0.0.0");
+        assert_int_equal(sb_tp_socket(0)->port, 5060);
+        assert_int_equal(sb_tp_socket(0)->proto, SB_PROTO_UDP);
+        assert_true(sb_tp_is_local(SB_STR("127.0.0.1"), 5060, SB_PROTO_UDP));
+        assert_true(sb_tp_is_local(SB_STR("127.0.0.1"), 0, 0));
+    }
+    cfg_reset();
+    start(1); /* for teardown */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_udp_receive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_send, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_drip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_ping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_oversize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_reply_by_conn_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_outbound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_cross_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_max_msg_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_max_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_idle_lifetime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_output_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_listening, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
