@@ -3,10 +3,12 @@
  * §16.3), error_route and the 400/416/420/505 answers, the request route, the onreply_route and
  * the stateless relay of replies, then reset for the next message. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fwd/fwd_int.h"
 #include "sb/avp.h"
+#include "sb/loop.h"
 #include "sb/log.h"
 #include "sb/script.h"
 #include "sb/uri.h"
@@ -57,6 +59,132 @@ __attribute__((constructor)) static void err_pvs_register(void)
 {
     if (!sb_pv_lookup(SB_STR("err.class")) && sb_pv_register(err_pvs) < 0)
         SB_ERR("cannot register the $err variables");
+}
+
+/* ---- messages a transaction keeps ----------------------------------------------------------- */
+
+sb_fwd_request_fn sb_fwd_request_hook;
+
+static struct sb_msg *msg_get(struct sb__fwd_state *st)
+{
+    if (st->n_free)
+        return st->free_msgs[--st->n_free];
+    struct sb_msg *m = malloc(sizeof(*m));
+    if (m)
+        sb_msg_init(m, NULL);
+    return m;
+}
+
+struct sb_msg *sb__fwd_msg_take(void)
+{
+    struct sb__fwd_state *st = sb__fwd_state();
+    if (!st || !st->cur)
+        return NULL;
+    if (!st->cur_taken) {
+        /* the message's spans point into the received buffer: keep it alive with the message */
+        if (!st->cur->owner && st->cur_buf)
+            st->cur->owner = sb_buf_ref(st->cur_buf);
+        st->cur_taken = true;
+    }
+    return st->cur;
+}
+
+void sb__fwd_msg_release(struct sb_msg *m)
+{
+    if (!m)
+        return;
+    struct sb__fwd_state *st = sb__fwd_state();
+    if (st && st->vf_msg == m)
+        st->vf_msg = NULL;
+    if (st && st->cur == m && !st->cur_taken)
+        return; /* still the receive path's */
+    sb_msg_reset(m);
+    if (st && st->n_free < SB_ARRAY_LEN(st->free_msgs)) {
+        st->free_msgs[st->n_free++] = m;
+        return;
+    }
+    sb_msg_deinit(m);
+    free(m);
+}
+
+void sb__fwd_msgs_free(struct sb__fwd_state *st)
+{
+    for (unsigned i = 0; i < st->n_free; i++) {
+        sb_msg_deinit(st->free_msgs[i]);
+        free(st->free_msgs[i]);
+    }
+    st->n_free = 0;
+    if (st->cur && !st->cur_taken) {
+        sb_msg_deinit(st->cur);
+        free(st->cur);
+    }
+    st->cur = NULL;
+}
+
+struct sb_avps *sb__fwd_avps_take(void)
+{
+    struct sb__fwd_state *st = sb__fwd_state();
+    if (!st)
+        return NULL;
+    struct sb_avps *l = st->avps;
+    st->avps = NULL;
+    return l;
+}
+
+/* ---- replies for another worker ------------------------------------------------------------ */
+
+/* A reply whose top Via carries a branch of another worker belongs to a transaction there
+ * (DESIGN.md §5): its bytes and receive context are moved to that worker's loop. */
+struct moved {
+    struct sb_rcv rcv;
+    uint32_t len;
+    struct sb_buf *b;
+};
+
+static void moved_run(void *arg)
+{
+    struct moved *mv = arg;
+    sb_rcv_fill_peer(&mv->rcv);
+    sb_receive(&mv->rcv, mv->b, mv->len);
+    sb_buf_unref(mv->b);
+    free(mv);
+}
+
+static void moved_drop(void *arg)
+{
+    struct moved *mv = arg;
+    sb_buf_unref(mv->b);
+    free(mv);
+}
+
+static bool move_to_owner(struct sb_msg *m, const struct sb_rcv *rcv, struct sb_buf *buf,
+                          uint32_t len)
+{
+    struct sb_worker *self = sb_worker_self;
+    if (!self || sb_rt.n_workers < 2 || !sb_rt.workers)
+        return false;
+    const struct sb_via *v = sb_msg_via1(m);
+    int wid = v ? sb_branch_worker(v->branch) : -1;
+    if (wid < 0 || (unsigned)wid >= sb_rt.n_workers || (unsigned)wid == self->id ||
+        !sb_rt.workers[wid].loop)
+        return false;
+    struct moved *mv = malloc(sizeof(*mv));
+    if (!mv)
+        return false;
+    mv->b = sb_buf_new(len);
+    if (!mv->b) {
+        free(mv);
+        return false;
+    }
+    memcpy(mv->b->data, buf->data, len);
+    mv->b->len = len;
+    mv->len = len;
+    mv->rcv = *rcv;
+    if (sb_loop_post(sb_rt.workers[wid].loop, moved_run, moved_drop, mv) != 0) {
+        moved_drop(mv);
+        return false;
+    }
+    return true;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -261,6 +389,9 @@ static void on_request(struct sb__fwd_state *st, const struct sb_script *s,
             return;
         }
     }
+    /* the transaction layer first: retransmissions, ACKs of our non-2xx replies, CANCELs */
+    if (sb_fwd_request_hook && sb_fwd_request_hook(m, rcv) > 0)
+        return;
     if (sb__fwd_via_fix(m, rcv, false) < 0)
         SB_DEBUG("cannot record received/rport on the top Via");
 
@@ -337,14 +468,19 @@ void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
     struct sb__fwd_state *st = sb__fwd_state();
     if (!st)
         return;
-    if (!st->msg_ready) {
-        sb_msg_init(&st->msg, NULL);
-        st->msg_ready = true;
-    }
     if (!st->avps)
         st->avps = sb_avps_new();
     const struct sb_script *s = w ? w->script : sb_current_script();
-    struct sb_msg *m = &st->msg;
+    struct sb_msg *m = msg_get(st);
+    if (!m)
+        return;
+    /* a nested receive (a test, a local loop) keeps the outer message */
+    struct sb_msg *outer = st->cur;
+    struct sb_buf *outer_buf = st->cur_buf;
+    bool outer_taken = st->cur_taken;
+    st->cur = m;
+    st->cur_buf = buf;
+    st->cur_taken = false;
     uint8_t proto = rcv->sock ? rcv->sock->proto : rcv->peer.proto;
     unsigned flags = sb__is_stream(proto) ? SB_MSG_STREAM : 0;
     int rc = sb_msg_parse(m, buf->data, len, flags);
@@ -360,7 +496,7 @@ void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
                 SB_INFO("bad reply from %s:%u dropped: %s", rcv->src_ip,
                         (unsigned)rcv->peer.src_port, desc);
             }
-        } else {
+        } else if (!move_to_owner(m, rcv, buf, len)) {
             on_reply(st, s, rcv, m);
         }
     } else if (rc < 0) {
@@ -368,9 +504,23 @@ void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
     } else {
         on_request(st, s, rcv, m);
     }
-    sb_msg_reset(m);
-    sb_arena_reset(&st->scratch);
-    if (st->avps)
-        sb_avps_clear(st->avps);
-    st->vf_msg = NULL;
+    bool taken = st->cur_taken;
+    st->cur = outer;
+    st->cur_buf = outer_buf;
+    st->cur_taken = outer_taken;
+    if (!taken) {
+        sb_msg_reset(m);
+        if (st->n_free < SB_ARRAY_LEN(st->free_msgs)) {
+            st->free_msgs[st->n_free++] = m;
+        } else {
+            sb_msg_deinit(m);
+            free(m);
+        }
+    }
+    if (!outer) {
+        sb_arena_reset(&st->scratch);
+        if (st->avps)
+            sb_avps_clear(st->avps);
+        st->vf_msg = NULL;
+    }
 }

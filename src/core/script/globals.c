@@ -7,8 +7,9 @@
 #include "sb/base.h"
 #include "sb/core_cfg.h"
 #include "sb/hdr.h"
+#include "sb/log.h"
 
-enum gtype { G_INT = 1, G_BOOL, G_STR, G_FUNC };
+enum gtype { G_INT = 1, G_BOOL, G_STR, G_FUNC, G_IGNORED };
 
 typedef int (*gset_fn)(struct sb_core_cfg *c, struct sb_arena *a, const struct sb_val *v,
                        const char **err);
@@ -60,37 +61,125 @@ static int set_alias(struct sb_core_cfg *c, struct sb_arena *a, const struct sb_
     return 0;
 }
 
-#define I(n, f) {n, G_INT, offsetof(struct sb_core_cfg, f), NULL}
-#define B(n, f) {n, G_BOOL, offsetof(struct sb_core_cfg, f), NULL}
-#define S(n, f) {n, G_STR, offsetof(struct sb_core_cfg, f), NULL}
+#define I(n, f)                                                                                    \
+    {                                                                                              \
+        n, G_INT, offsetof(struct sb_core_cfg, f), NULL                                            \
+    }
+#define B(n, f)                                                                                    \
+    {                                                                                              \
+        n, G_BOOL, offsetof(struct sb_core_cfg, f), NULL                                           \
+    }
+#define S(n, f)                                                                                    \
+    {                                                                                              \
+        n, G_STR, offsetof(struct sb_core_cfg, f), NULL                                            \
+    }
 
 /* Names follow OpenSIPS 3.x (reference §2.2); older spellings kept as aliases. */
 static const struct gparam gparams[] = {
-    I("log_level", log_level), I("debug", log_level), I("xlog_level", xlog_level),
-    I("udp_workers", udp_workers), I("children", udp_workers), I("tcp_workers", tcp_workers),
-    I("tcp_children", tcp_workers), I("timer_workers", timer_workers),
-    B("stderror_enabled", stderror_enabled), B("log_stderror", stderror_enabled),
-    B("syslog_enabled", syslog_enabled), S("stderror_log_format", stderror_log_format),
-    S("syslog_facility", syslog_facility), S("log_facility", syslog_facility),
-    S("syslog_name", syslog_name), S("log_name", syslog_name), S("log_prefix", log_prefix),
-    B("debug_mode", debug_mode), S("advertised_address", advertised_address),
+    I("log_level", log_level),
+    I("debug", log_level),
+    I("xlog_level", xlog_level),
+    I("udp_workers", udp_workers),
+    I("children", udp_workers),
+    I("tcp_workers", tcp_workers),
+    I("tcp_children", tcp_workers),
+    I("timer_workers", timer_workers),
+    B("stderror_enabled", stderror_enabled),
+    B("log_stderror", stderror_enabled),
+    B("syslog_enabled", syslog_enabled),
+    S("stderror_log_format", stderror_log_format),
+    S("syslog_facility", syslog_facility),
+    S("log_facility", syslog_facility),
+    S("syslog_name", syslog_name),
+    S("log_name", syslog_name),
+    S("log_prefix", log_prefix),
+    B("debug_mode", debug_mode),
+    S("advertised_address", advertised_address),
     I("advertised_port", advertised_port),
-    {"socket", G_FUNC, 0, set_listen}, {"listen", G_FUNC, 0, set_listen},
-    {"alias", G_FUNC, 0, set_alias}, B("auto_aliases", auto_aliases),
-    I("max_while_loops", max_while_loops), I("maxbuffer", maxbuffer),
+    {"socket", G_FUNC, 0, set_listen},
+    {"listen", G_FUNC, 0, set_listen},
+    {"alias", G_FUNC, 0, set_alias},
+    B("auto_aliases", auto_aliases),
+    I("max_while_loops", max_while_loops),
+    I("maxbuffer", maxbuffer),
     I("tcp_connection_lifetime", tcp_connection_lifetime),
-    I("tcp_connect_timeout", tcp_connect_timeout), I("tcp_max_connections", tcp_max_connections),
-    I("tcp_max_msg_time", tcp_max_msg_time), B("tcp_accept_aliases", tcp_accept_aliases),
-    I("tcp_keepalive", tcp_keepalive), B("check_via", check_via),
-    S("server_header", server_header), S("user_agent_header", user_agent_header),
-    B("server_signature", server_signature), B("dns_try_ipv6", dns_try_ipv6),
-    B("dns_try_naptr", dns_try_naptr), I("dns_retr_time", dns_retr_time),
-    I("dns_retr_no", dns_retr_no), B("disable_dns_failover", disable_dns_failover),
-    B("disable_dns_blacklist", disable_dns_blacklist), B("enable_asserts", enable_asserts),
-    B("abort_on_assert", abort_on_assert), S("db_default_url", db_default_url),
-    I("exec_msg_threshold", exec_msg_threshold), I("exec_dns_threshold", exec_dns_threshold),
-    B("mhomed", mhomed), I("tos", tos), I("open_files_limit", open_files_limit),
-    S("wdir", wdir), S("chroot", chroot), S("mpath", mpath),
+    I("tcp_connect_timeout", tcp_connect_timeout),
+    I("tcp_max_connections", tcp_max_connections),
+    I("tcp_max_msg_time", tcp_max_msg_time),
+    B("tcp_accept_aliases", tcp_accept_aliases),
+    I("tcp_keepalive", tcp_keepalive),
+    B("check_via", check_via),
+    S("server_header", server_header),
+    S("user_agent_header", user_agent_header),
+    B("server_signature", server_signature),
+    B("dns_try_ipv6", dns_try_ipv6),
+    B("dns_try_naptr", dns_try_naptr),
+    I("dns_retr_time", dns_retr_time),
+    I("dns_retr_no", dns_retr_no),
+    B("disable_dns_failover", disable_dns_failover),
+    B("disable_dns_blacklist", disable_dns_blacklist),
+    B("enable_asserts", enable_asserts),
+    B("abort_on_assert", abort_on_assert),
+    S("db_default_url", db_default_url),
+    I("exec_msg_threshold", exec_msg_threshold),
+    I("exec_dns_threshold", exec_dns_threshold),
+    B("mhomed", mhomed),
+    I("tos", tos),
+    I("open_files_limit", open_files_limit),
+    S("wdir", wdir),
+    S("chroot", chroot),
+    S("mpath", mpath),
+    /* OpenSIPS parameters with no meaning here (process model, allocators, reverse DNS):
+     * accepted, so that existing configs load, and logged at start-up as ignored */
+    {"dns", G_IGNORED, 0, NULL},
+    {"rev_dns", G_IGNORED, 0, NULL},
+    {"dns_use_search_list", G_IGNORED, 0, NULL},
+    {"dns_servers_no", G_IGNORED, 0, NULL},
+    {"disable_tcp", G_IGNORED, 0, NULL},
+    {"disable_tls", G_IGNORED, 0, NULL},
+    {"disable_core_dump", G_IGNORED, 0, NULL},
+    {"sip_warning", G_IGNORED, 0, NULL},
+    {"memlog", G_IGNORED, 0, NULL},
+    {"mem_log", G_IGNORED, 0, NULL},
+    {"memdump", G_IGNORED, 0, NULL},
+    {"mem_dump", G_IGNORED, 0, NULL},
+    {"mem_warming", G_IGNORED, 0, NULL},
+    {"shm_hash_split_percentage", G_IGNORED, 0, NULL},
+    {"shm_secondary_hash_size", G_IGNORED, 0, NULL},
+    {"query_buffer_size", G_IGNORED, 0, NULL},
+    {"query_flush_time", G_IGNORED, 0, NULL},
+    {"db_max_async_connections", G_IGNORED, 0, NULL},
+    {"event_pkg_threshold", G_IGNORED, 0, NULL},
+    {"event_shm_threshold", G_IGNORED, 0, NULL},
+    {"xlog_buf_size", G_IGNORED, 0, NULL},
+    {"xlog_force_color", G_IGNORED, 0, NULL},
+    {"xlog_print_level", G_IGNORED, 0, NULL},
+    {"log_json_buf_size", G_IGNORED, 0, NULL},
+    {"user", G_IGNORED, 0, NULL},
+    {"uid", G_IGNORED, 0, NULL},
+    {"group", G_IGNORED, 0, NULL},
+    {"gid", G_IGNORED, 0, NULL},
+    {"tcp_listen_backlog", G_IGNORED, 0, NULL},
+    {"tcp_threads", G_IGNORED, 0, NULL},
+    {"tcp_async", G_IGNORED, 0, NULL},
+    {"tcp_worker_load_threshold", G_IGNORED, 0, NULL},
+    {"tcp_keepcount", G_IGNORED, 0, NULL},
+    {"tcp_keepidle", G_IGNORED, 0, NULL},
+    {"tcp_keepinterval", G_IGNORED, 0, NULL},
+    {"tcp_no_new_conn_bflag", G_IGNORED, 0, NULL},
+    {"restart_persistency_cache_file", G_IGNORED, 0, NULL},
+    {"auto_scaling_profile", G_IGNORED, 0, NULL},
+    {"auto_scaling_cycle", G_IGNORED, 0, NULL},
+    {"udp_workers_auto_scaling", G_IGNORED, 0, NULL},
+    {"poll_method", G_IGNORED, 0, NULL},
+    {"max_async_ops", G_IGNORED, 0, NULL},
+    {"enable_asserts_checks", G_IGNORED, 0, NULL},
+    {"cfg_line_check", G_IGNORED, 0, NULL},
+    {"include_dir", G_IGNORED, 0, NULL},
+    {"log_level_filter", G_IGNORED, 0, NULL},
+    {"stderror_log_level_filter", G_IGNORED, 0, NULL},
+    {"syslog_log_level_filter", G_IGNORED, 0, NULL},
+    {"syslog_log_format", G_IGNORED, 0, NULL},
 };
 
 void sb_core_cfg_defaults(struct sb_core_cfg *c)
@@ -156,6 +245,12 @@ int sb_core_cfg_set(struct sb_core_cfg *c, struct sb_arena *a, sb_str name, cons
         *(const char **)base = s;
         return 0;
     }
+    case G_IGNORED:
+        SB_LOG(SB_LOG_NOTICE,
+               "%s:%u: global parameter %s has no effect in Switchboard (accepted for "
+               "OpenSIPS compatibility)",
+               file, (unsigned)line, g->name);
+        return 0;
     default:
         if (g->set(c, a, v, &err) != 0) {
             sb_diag_error(d, file, line, col, "%s: %s", g->name, err ? err : "invalid value");
@@ -165,8 +260,9 @@ int sb_core_cfg_set(struct sb_core_cfg *c, struct sb_arena *a, sb_str name, cons
     }
 type_err:
     sb_diag_error(d, file, line, col, "%s expects %s", g->name,
-                  g->type == G_STR ? "a string" : g->type == G_BOOL ? "yes/no or a number"
-                                                                    : "a number");
+                  g->type == G_STR    ? "a string"
+                  : g->type == G_BOOL ? "yes/no or a number"
+                                      : "a number");
     return SB_EINVAL;
 }
 
