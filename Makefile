@@ -31,8 +31,12 @@ fuzz: deps
 	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 # Micro-benchmarks of the -O2 build; fails when any of them does (a wrong answer, not a slow one).
+# Then the system benchmark (scripts/bench.sh, bench/README.md): Switchboard, Kamailio and the null
+# relay under sipp; BENCH_SYSTEM=0 skips it, BENCH_* variables tune it.
+BENCH_SYSTEM ?= 1
 bench: build
-	@rc=0; for b in build/bench_*; do [ -x "$$b" ] || continue; "$$b" || rc=1; done; exit $$rc
+	@rc=0; for b in build/bench_*; do [ -x "$$b" ] || continue; "$$b" || rc=1; done; \
+	if [ "$(BENCH_SYSTEM)" != 0 ]; then scripts/bench.sh build || rc=1; fi; exit $$rc
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

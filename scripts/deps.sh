@@ -2,11 +2,26 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Install every Debian package that building, testing and running Switchboard need. Idempotent:
 # does nothing when all are present; otherwise one apt-get update, then one apt-get install.
+#   scripts/deps.sh          build, test and run dependencies
+#   scripts/deps.sh bench    the peers and load generator of `make bench` (kamailio, sipp)
 set -eu
 
-PKGS="build-essential cmake pkg-config git clang libclang-rt-14-dev clang-format
+case "${1:-}" in
+"")
+    PKGS="build-essential cmake pkg-config git clang libclang-rt-14-dev clang-format
 libcmocka-dev python3-pytest flex bison libpcre2-dev libssl-dev libc-ares-dev
-sip-tester dnsmasq-base tshark iproute2 util-linux"
+sip-tester dnsmasq-base tshark iproute2 util-linux
+libsqlite3-dev sqlite3 libpq-dev postgresql"
+    ;;
+bench)
+    # kamailio: the reference peer; sip-tester: sipp; gawk/procps/iproute2: used by run.sh
+    PKGS="kamailio sip-tester gcc make gawk procps iproute2"
+    ;;
+*)
+    echo "usage: $0 [bench]" >&2
+    exit 2
+    ;;
+esac
 
 missing=""
 for p in $PKGS; do

@@ -168,8 +168,7 @@ int sb_db_insert_id(struct sb_db *db, const char *table, const struct sb_db_kv *
                     const char *id_col, int64_t *id);
 /* UPDATE <table> SET <set> WHERE <where>. *affected (may be NULL) gets the number of rows. */
 int sb_db_update(struct sb_db *db, const char *table, const struct sb_db_cond *where,
-                 unsigned n_where, const struct sb_db_kv *set, unsigned n_set,
-                 uint64_t *affected);
+                 unsigned n_where, const struct sb_db_kv *set, unsigned n_set, uint64_t *affected);
 /* DELETE FROM <table> WHERE <where> (n_where 0: every row). */
 int sb_db_delete(struct sb_db *db, const char *table, const struct sb_db_cond *where,
                  unsigned n_where, uint64_t *affected);
@@ -208,13 +207,13 @@ int sb_db_check_version(struct sb_db *db, const char *table, int version);
 struct sb_db_pool;
 
 struct sb_db_done {
-    int rc;                 /* 0 or an SB_E* code (see "errors") */
-    const char *errmsg;     /* "" on success; valid during the callback */
-    struct sb_db_res *res;  /* select / raw with rows: the result. The callback may keep it by
-                               setting res to NULL (and freeing it later); otherwise it is freed
-                               when the callback returns. */
-    uint64_t affected;      /* update / delete / raw */
-    int64_t id;             /* insert_id */
+    int rc;                /* 0 or an SB_E* code (see "errors") */
+    const char *errmsg;    /* "" on success; valid during the callback */
+    struct sb_db_res *res; /* select / raw with rows: the result. The callback may keep it by
+                              setting res to NULL (and freeing it later); otherwise it is freed
+                              when the callback returns. */
+    uint64_t affected;     /* update / delete / raw */
+    int64_t id;            /* insert_id */
 };
 typedef void (*sb_db_done_fn)(struct sb_db_done *d, void *arg);
 
@@ -257,10 +256,10 @@ int sb_db_async_raw(struct sb_db_pool *p, const char *sql, const struct sb_db_va
  * order. */
 
 struct sb_db_driver {
-    const char *name;            /* "sqlite" */
-    const char *const *schemes;  /* URL schemes served, NULL-terminated: {"sqlite", NULL} */
-    const char *module;          /* "db_sqlite", for error messages */
-    bool numbered_params;        /* placeholders are $1, $2 ... instead of ? */
+    const char *name;           /* "sqlite" */
+    const char *const *schemes; /* URL schemes served, NULL-terminated: {"sqlite", NULL} */
+    const char *module;         /* "db_sqlite", for error messages */
+    bool numbered_params;       /* placeholders are $1, $2 ... instead of ? */
     /* Open a connection. <url> is the whole URL. Return 0 with *conn, or an SB_E* code with a
      * message in <err>. */
     int (*open)(const char *url, void **conn, char *err, size_t errlen);
@@ -290,7 +289,8 @@ int sb_db_res_set_cols(struct sb_db_res *r, unsigned n_cols);
 int sb_db_res_set_col_name(struct sb_db_res *r, unsigned col, const char *name, size_t len);
 struct sb_db_val *sb_db_res_add_row(struct sb_db_res *r);
 /* Copy <len> bytes (plus a NUL) into the result's storage and make *v a STR or BLOB of them. */
-int sb_db_res_dup(struct sb_db_res *r, struct sb_db_val *v, uint8_t type, const void *p, size_t len);
+int sb_db_res_dup(struct sb_db_res *r, struct sb_db_val *v, uint8_t type, const void *p,
+                  size_t len);
 
 /* 'YYYY-MM-DD HH:MM:SS' (UTC, optional fraction and +00 suffix ignored) <-> time_t. */
 int sb_db_time_parse(const char *s, size_t len, time_t *out);

@@ -40,13 +40,22 @@ int sb__db_build_update(const struct sb_db_driver *d, const char *table,
                         const struct sb_db_kv *set, unsigned n_set, struct sb__db_stmt *st);
 int sb__db_build_delete(const struct sb_db_driver *d, const char *table,
                         const struct sb_db_cond *where, unsigned n_where, struct sb__db_stmt *st);
-int sb__db_build_replace(const struct sb_db_driver *d, const char *table,
-                         const struct sb_db_kv *kv, unsigned n, const char *const *key_cols,
-                         unsigned n_keys, struct sb__db_stmt *st);
+int sb__db_build_replace(const struct sb_db_driver *d, const char *table, const struct sb_db_kv *kv,
+                         unsigned n, const char *const *key_cols, unsigned n_keys,
+                         struct sb__db_stmt *st);
 int sb__db_build_raw(const struct sb_db_driver *d, const char *sql, const struct sb_db_val *params,
                      unsigned n_params, bool wants_rows, struct sb__db_stmt *st);
 
-/* Run <st> on <db>. *res (when st->wants_rows or returns_id) gets the result. */
+/* A statement as run: what a stmt reduces to, and what the pool keeps per job. */
+struct sb__db_call {
+    const char *sql;
+    const struct sb_db_val *params;
+    unsigned n_params;
+    bool is_script, returns_id;
+};
+
+/* Run <c> on <db>. *res (may be NULL) gets the result (NULL for a script). */
+int sb__db_exec(struct sb_db *db, const struct sb__db_call *c, struct sb_db_res **res);
 int sb__db_run(struct sb_db *db, const struct sb__db_stmt *st, struct sb_db_res **res);
 
 struct sb_db_res *sb__db_res_new(void);

@@ -419,10 +419,11 @@ static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
         return 0;
     }
     const struct sb_hdr_info *info = &sb_hdr_info[tmpl.type];
-    if ((info->flags & SB_HDRI_SINGLE) && m->first[tmpl.type]) {
-        /* RFC 4475 §3.3.8: several values for a single-value field */
+    if (SB_UNLIKELY((info->flags & SB_HDRI_SINGLE) && m->first[tmpl.type])) {
+        /* RFC 4475 §3.3.8: several values for a single-value field. The rest of the section is
+         * still readable and still indexed, so that a 400 can copy From, To, Call-ID and CSeq
+         * even when they come after the duplicate. */
         msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, &tmpl, n0, "duplicate");
-        return 0;
     }
     int rc = (info->flags & SB_HDRI_LIST) ? hdr_add_list(m, &tmpl, v0, v1, fold)
                                           : hdr_add(m, &tmpl, v0, v1, fold);
@@ -514,11 +515,12 @@ int sb_msg_parse(struct sb_msg *m, const char *buf, size_t len, unsigned flags)
             if (flags & SB_MSG_STREAM)
                 return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_BODY, NULL, i, "no end of headers");
             m->hdrs_end = (uint32_t)n;
-            return parse_body(m, n, flags);
+            return m->err.code ? m->err.code : parse_body(m, n, flags);
         }
         if (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n')) {
             m->hdrs_end = (uint32_t)i;
-            return parse_body(m, i + (buf[i] == '\r' ? 2 : 1), flags);
+            /* a fault recorded while indexing (a duplicate) is the answer; the body is not read */
+            return m->err.code ? m->err.code : parse_body(m, i + (buf[i] == '\r' ? 2 : 1), flags);
         }
         i = parse_field(m, i, n);
         if (i == 0)

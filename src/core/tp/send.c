@@ -90,16 +90,25 @@ static int stream_send(struct tp_worker *tw, uint8_t proto, const struct sb_sock
     return sb__tp_conn_write(c, iov, n_iov);
 }
 
+static sb__tp_send_hook_fn send_hook;
+
+void sb__tp_set_send_hook(sb__tp_send_hook_fn fn)
+{
+    send_hook = fn;
+}
+
 int sb_tp_send(struct sb_dest *d, const struct iovec *iov, int n_iov)
 {
     struct tp_worker *tw = sb_worker_self ? sb_worker_self->tp : NULL;
-    if (!d || (!iov && n_iov) || n_iov < 0 || !tw)
+    if (!d || (!iov && n_iov) || n_iov < 0 || (!tw && !send_hook))
         return SB_EINVAL;
     uint8_t proto = d->proto ? d->proto : (d->sock ? d->sock->proto : SB_PROTO_UDP);
     if (!d->sock || d->sock->proto != proto)
         d->sock = sb_tp_pick(proto, &d->to, d->sock);
     if (!d->sock)
         return SB_ENOENT;
+    if (send_hook)
+        return send_hook(d, iov, n_iov);
     switch (proto) {
     case SB_PROTO_UDP: return sb__tp_udp_send(tw, d->sock, &d->to, iov, n_iov);
     case SB_PROTO_TCP: return stream_send(tw, proto, d->sock, d->conn_id, &d->to, iov, n_iov, true);

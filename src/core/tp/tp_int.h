@@ -119,6 +119,12 @@ void sb__tp_deliver(struct tp_worker *tw, const struct sb_socket *s, const struc
 /* Stop and close a worker's listening fds (<fds>[n_socks]). */
 void sb__tp_fds_close(struct tp_fd *fds);
 
+/* send.c */
+/* Tests and fuzz targets: when set, sb_tp_send() hands every message to <fn> (with d->sock
+ * resolved) instead of a socket, and returns what it returns. Set before the workers run. */
+typedef int (*sb__tp_send_hook_fn)(const struct sb_dest *d, const struct iovec *iov, int n_iov);
+void sb__tp_set_send_hook(sb__tp_send_hook_fn fn);
+
 /* udp.c */
 int sb__tp_udp_start(struct tp_worker *tw);
 int sb__tp_udp_send(struct tp_worker *tw, const struct sb_socket *s, const struct sb_addr *to,

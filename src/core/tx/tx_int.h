@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Internals of the transaction layer shared by tx.c (tables, lifetime, script seams), tx_uas.c
+ * (the server side) and tx_uac.c (branches). */
+#ifndef SB_TX_INT_H
+#define SB_TX_INT_H
+
+#include "sb/buf.h"
+#include "sb/loop.h"
+#include "sb/msg_build.h"
+#include "sb/tx.h"
+
+#define TX_MAX_BRANCHES (SB_MAX_BRANCHES * 4) /* serial forking adds branches */
+
+enum tx_uas_state {
+    UAS_TRYING = 0, /* no reply sent yet */
+    UAS_PROCEEDING, /* a provisional sent */
+    UAS_COMPLETED,  /* a final sent; INVITE non-2xx: waiting for the ACK (Timers G, H) */
+    UAS_CONFIRMED,  /* INVITE: ACK received (Timer I) */
+    UAS_ACCEPTED,   /* INVITE: 2xx sent (RFC 6026), kept for wt_timer */
+    UAS_TERMINATED,
+};
+
+enum tx_uac_state {
+    UAC_DNS = 0,    /* waiting for the resolver */
+    UAC_CALLING,    /* sent; no reply (Timer A/E retransmit over UDP) */
+    UAC_PROCEEDING, /* a provisional received */
+    UAC_COMPLETED,  /* a final received (INVITE non-2xx: Timer D re-ACKs retransmissions) */
+    UAC_TERMINATED, /* done (or never sent) */
+};
+
+struct tx_dnsw; /* a branch waiting for the resolver */
+
+struct tx_branch {
+    struct sb_tx *tx;
+    int idx;
+    uint8_t state;   /* enum tx_uac_state */
+    bool is_reliable;
+    bool got_prov;       /* a provisional reply arrived: a CANCEL may go */
+    bool cancel_wanted;  /* cancel as soon as a provisional arrives */
+    bool cancel_sent;
+    bool local_timeout;  /* the final is our 408 */
+    bool replied;        /* a final reply exists (code) */
+    int code;            /* last reply code, 0 none */
+    char *ruri;          /* R-URI of this branch (heap, NUL-terminated) */
+    char *duri;          /* destination URI when not the R-URI (heap) or NULL */
+    struct sb_msg *reply; /* the final reply kept for selection (owned), or NULL */
+    struct sb_buf *req;   /* what we sent, for retransmissions */
+    struct sb_buf *cancel; /* the CANCEL we sent, for its retransmissions */
+    struct sb_dest dest;
+    uint32_t bflags;
+    char branch[SB_BRANCH_LEN + 1];
+    struct tx_dnsw *dnsw;
+    struct sb_timer retr;     /* Timer A / E */
+    uint64_t retr_ms;
+    struct sb_timer fr;       /* Timer B / F / fr_timeout / fr_inv_timeout (C) */
+    struct sb_timer cretr;    /* retransmissions of our CANCEL over UDP */
+    uint64_t cretr_ms;
+    struct sb_timer wait;     /* Timer D / K */
+    struct tx_branch *hnext;  /* client hash chain */
+};
+
+struct sb_tx {
+    struct sb_tx *hnext; /* server hash chain */
+    uint32_t hash;       /* server table bucket key */
+    uint32_t label;      /* unique on this worker */
+    uint64_t key;        /* branch keys derive from it */
+    bool in_table;
+    bool is_invite;
+    bool is_local;       /* a request we originated (no server side) */
+    bool rfc3261;        /* matched by branch, else RFC 2543 rules */
+    bool cancelled;
+    bool local_replied;  /* the last final reply sent upstream was ours */
+    bool in_failure;     /* a failure route is running */
+    bool in_script;      /* the request route still runs on it: do not finish yet */
+    bool final_pending;  /* all branches done while the script ran: decide when it returns */
+    bool no_auto_477;
+    bool deleting;
+    uint8_t uas_state;   /* enum tx_uas_state */
+    int status;          /* last reply code sent upstream, 0 none */
+    struct sb_msg *req;  /* the request (owned) */
+    struct sb_rcv rcv;   /* where it came from (peer refilled to point at itself) */
+    struct sb_dest reply_dest; /* where replies go (RFC 3261 §18.2.2), fixed at creation */
+    bool reply_dest_ok;
+    struct sb_route_state rs;  /* routing state of the request route (strings in req's arena) */
+    struct sb_avps *avps;
+    char to_tag[24];
+    struct sb_buf *last_reply; /* for retransmissions of the request */
+    struct sb_timer g;    /* Timer G: the final reply again over UDP */
+    uint64_t g_ms;
+    struct sb_timer wait; /* H / I / J / wt_timer, then the transaction goes */
+    int on_failure, on_reply, on_branch; /* route indexes, -1 none */
+    int fr_ms, fr_inv_ms;
+    char *add_hdrs;       /* t_add_hdrs, heap */
+    size_t add_hdrs_len;
+    char *cancel_reason;  /* Reason line for the branch CANCELs, heap */
+    struct tx_branch *br[TX_MAX_BRANCHES];
+    unsigned n_br;
+    unsigned n_br_done;   /* branches already considered by a failure route */
+    int cur_branch;       /* the branch a route runs for, -1 */
+    int cur_code;         /* the reply code a route runs for */
+    struct sb_msg *cur_reply;
+    sb_tx_uac_cb uac_cb;
+    void *uac_arg;
+};
+
+/* Per-worker state: hash tables and counters. Thread-local (a worker is a thread). */
+#define TX_HASH_SIZE 4096
+struct tx_worker {
+    struct sb_tx *uas[TX_HASH_SIZE];
+    struct tx_branch *uac[TX_HASH_SIZE];
+    unsigned n_tx;
+    uint32_t next_label;
+    struct sb_arena scratch;
+    struct sb_tx_stats st;
+    /* the execution that created a transaction: the pending one of t_on_* before t_relay */
+    uint64_t pend_seq;
+    int pend_on_failure, pend_on_reply, pend_on_branch, pend_fr_ms, pend_fr_inv_ms;
+    struct sb_tx *cur_tx; /* the transaction created/seen in the running request route */
+    uint64_t cur_seq;
+};
+
+struct tx_worker *sb__tx_worker(void);
+struct sb_loop *sb__tx_loop(void);
+#define TX_COUNT(tw, f) __atomic_fetch_add(&(tw)->st.f, 1, __ATOMIC_RELAXED)
+
+/* tables */
+uint32_t sb__tx_hash_str(sb_str s);
+void sb__tx_uas_insert(struct sb_tx *t);
+void sb__tx_uac_insert(struct tx_branch *b);
+struct tx_branch *sb__tx_uac_find(sb_str branch);
+/* The server transaction <m> belongs to (RFC 3261 §17.2.3); <as_method>: match as if the method
+ * were this one (CANCEL looks for its INVITE); 0: the request's own (ACK matches INVITE). */
+struct sb_tx *sb__tx_uas_find(struct sb_msg *m, uint32_t as_method);
+
+/* lifetime */
+struct sb_tx *sb__tx_alloc(void);
+/* Keep the transaction <wait_ms> more, then free it. */
+void sb__tx_finish(struct sb_tx *t, uint64_t wait_ms);
+/* Send through the test seam or the transport. */
+int sb__tx_send(struct sb_dest *d, const char *p, size_t len);
+
+/* server side (tx_uas.c) */
+/* Send <b> (a whole reply) upstream as the transaction's reply <code>; keeps it for
+ * retransmissions when final, starts G/H/J/wait. Takes <b>. */
+int sb__tx_send_upstream(struct sb_tx *t, int code, struct sb_buf *b, bool local);
+/* A local reply to the transaction's request. */
+int sb__tx_local_reply(struct sb_tx *t, int code, sb_str reason, sb_str hdrs, sb_str body,
+                       sb_str ctype);
+/* CANCEL of <t>'s INVITE received: answer handled by the caller; cancel the branches. */
+void sb__tx_cancel_all(struct sb_tx *t, sb_str reason_line);
+
+/* client side (tx_uac.c) */
+/* Create and send one branch to <ruri> (or <duri>), running the branch route. Returns 0 (sent or
+ * waiting for DNS), 1 when the branch route dropped it, < 0 (t_relay codes). */
+int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
+                        const void *sock);
+void sb__tx_branch_free(struct tx_branch *b);
+void sb__tx_branch_cancel(struct tx_branch *b);
+/* A reply for branch <b>. */
+void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct sb_rcv *rcv);
+/* Every branch has a final: choose and relay the best, or run the failure route. */
+void sb__tx_check_done(struct sb_tx *t);
+/* Run a route of <type> on the transaction's request. */
+sb_res sb__tx_run_route(struct sb_tx *t, uint32_t type, int idx, struct sb_msg *reply);
+
+#endif

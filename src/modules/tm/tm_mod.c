@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* tm: the stateful proxy from the script. t_relay and friends over the transaction layer
+ * (include/sb/tx.h), the $T_* variables, module parameters and tm: statistics. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sb/log.h"
+#include "sb/mod-t.h"
+#include "sb/msg.h"
+#include "sb/script.h"
+#include "sb/stats.h"
+#include "sb/tx.h"
+
+#include "../signaling/signaling.h"
+
+static struct tm_conf {
+    int t1, t2, fr, fr_inv, wt, restart_fr, auto_100, no_6xx_block;
+} conf = {500, 4000, 30, 120, 5, 1, 1, 0};
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static int reply_code(const struct sb_val *v)
+{
+    int32_t code;
+    if (v->type == SB_VAL_INT)
+        code = v->i;
+    else if (!sb_val_to_int(v, &code))
+        return -1;
+    return code >= 100 && code <= 699 ? code : -1;
+}
+
+static sb_res rc_res(int rc)
+{
+    return rc > 0 ? sb_res_true() : sb_res_code(rc < 0 ? rc : -1);
+}
+
+/* "no-auto-477, no-dns-failover" or a number (0x01 / 0x02 / 0x04 as OpenSIPS 2.x). */
+static unsigned relay_flags(const struct sb_arg *a)
+{
+    if (!a->present)
+        return 0;
+    if (a->v.type == SB_VAL_INT)
+        return (unsigned)a->v.i;
+    int32_t n;
+    if (sb_val_to_int(&a->v, &n))
+        return (unsigned)n;
+    unsigned f = 0;
+    sb_str s = a->v.s;
+    while (s.len) {
+        long c = sb_str_chr(s, ',');
+        sb_str tok = sb_str_trim((sb_str){s.p, c < 0 ? s.len : (size_t)c});
+        if (sb_str_caseeq_lit(tok, "no-auto-477"))
+            f |= SB_TX_RELAY_NO_AUTO_477;
+        else if (sb_str_caseeq_lit(tok, "no-dns-failover"))
+            f |= SB_TX_RELAY_NO_DNS_FAILOVER;
+        else if (sb_str_caseeq_lit(tok, "pass-reason-hdr"))
+            f |= SB_TX_RELAY_PASS_REASON;
+        else if (tok.len && !sb_str_caseeq_lit(tok, "allow-no-cancel"))
+            SB_WARN("tm: t_relay: unknown flag \"" SB_STR_FMT "\"", SB_STR_ARG(tok));
+        if (c < 0)
+            break;
+        s.p += c + 1;
+        s.len -= (size_t)c + 1;
+    }
+    return f;
+}
+
+/* ---- script functions ---------------------------------------------------------------------- */
+
+static sb_res w_t_relay(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    int rc = sb_tx_relay(ctx, relay_flags(&args[0]));
+    return rc > 0 ? sb_res_true() : sb_res_code(rc);
+}
+
+static sb_res w_t_newtran(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    (void)args;
+    int rc = sb_tx_new(ctx);
+    return rc >= 0 ? sb_res_true() : sb_res_code(-1);
+}
+
+static sb_res w_t_check_trans(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    (void)args;
+    /* retransmissions, ACKs of our non-2xx replies and CANCELs of known INVITEs never reach the
+     * script: they are absorbed or handled before it runs */
+    return sb_tx_of(ctx) ? sb_res_true() : sb_res_false();
+}
+
+static sb_res do_reply(struct sb_sctx *ctx, const struct sb_arg *args, sb_str body)
+{
+    int code = reply_code(&args[0].v);
+    if (code < 0) {
+        SB_ERR("tm: t_reply: bad reply code");
+        return sb_res_false();
+    }
+    sb_str reason = args[1].present ? args[1].v.s : SB_STR_NULL;
+    int rc = sb_tx_reply(ctx, code, reason, SB_STR_NULL, body, SB_STR_NULL);
+    return rc == 0 ? sb_res_true() : sb_res_false();
+}
+
+static sb_res w_t_reply(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return do_reply(ctx, args, SB_STR_NULL);
+}
+
+static sb_res w_t_reply_body(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return do_reply(ctx, args, args[2].v.s);
+}
+
+static sb_res arm(struct sb_sctx *ctx, const struct sb_arg *args, enum sb_tx_route which,
+                  uint32_t type)
+{
+    int idx = -1;
+    if (args[0].present && args[0].v.s.len) {
+        idx = sb_script_route(ctx->script, type, args[0].v.s);
+        if (idx < 0) {
+            SB_ERR("tm: no route \"" SB_STR_FMT "\" of that type", SB_STR_ARG(args[0].v.s));
+            return sb_res_false();
+        }
+    }
+    return sb_tx_arm(ctx, which, idx) == 0 ? sb_res_true() : sb_res_false();
+}
+
+static sb_res w_on_failure(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return arm(ctx, args, SB_TX_ON_FAILURE, SB_ROUTE_FAILURE);
+}
+
+static sb_res w_on_reply(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return arm(ctx, args, SB_TX_ON_REPLY, SB_ROUTE_ONREPLY);
+}
+
+static sb_res w_on_branch(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return arm(ctx, args, SB_TX_ON_BRANCH, SB_ROUTE_BRANCH);
+}
+
+static sb_res w_check_status(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    struct sb_tx_info ti;
+    int code = 0;
+    if (ctx->reply)
+        code = ctx->reply->status;
+    else if (sb_tx_info(ctx, &ti) == 0)
+        code = ti.reply_code;
+    if (!code)
+        return sb_res_false();
+    char txt[8];
+    int n = snprintf(txt, sizeof(txt), "%d", code);
+    const pcre2_code *re = args[0].regex;
+    if (!re)
+        return sb_str_eq(args[0].v.s, (sb_str){txt, (size_t)n}) ? sb_res_true() : sb_res_false();
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    if (!md)
+        return sb_res_false();
+    int rc = pcre2_match(re, (PCRE2_SPTR)txt, (size_t)n, 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    return rc >= 0 ? sb_res_true() : sb_res_false();
+}
+
+static sb_res w_was_cancelled(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    (void)args;
+    return sb_tx_was_cancelled(ctx) ? sb_res_true() : sb_res_false();
+}
+
+static sb_res w_local_replied(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    (void)args;
+    return sb_tx_local_replied(ctx) > 0 ? sb_res_true() : sb_res_false();
+}
+
+static sb_res w_cancel_branch(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    bool all = args[0].present && sb_str_caseeq_lit(args[0].v.s, "a");
+    return sb_tx_cancel_branches(ctx, all) >= 0 ? sb_res_true() : sb_res_false();
+}
+
+static sb_res w_add_hdrs(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return sb_tx_add_hdrs(ctx, args[0].v.s) == 0 ? sb_res_true() : sb_res_false();
+}
+
+static sb_res w_replicate(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return rc_res(sb_tx_replicate(ctx, args[0].v.s));
+}
+
+static sb_res w_flush_flags(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    (void)args;
+    return sb_tx_flush_flags(ctx) == 0 ? sb_res_true() : sb_res_false();
+}
+
+#define R_REQ SB_ROUTE_REQUEST
+#define R_FAIL SB_ROUTE_FAILURE
+#define R_RPL SB_ROUTE_ONREPLY
+#define R_BR SB_ROUTE_BRANCH
+
+static const struct sb_mod_fn fns[] = {
+    {.name = "t_relay",
+     .fn = w_t_relay,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_ANY, .flags = SB_ARGF_OPT}},
+     .routes = R_REQ | R_FAIL},
+    {.name = "t_newtran", .fn = w_t_newtran, .routes = R_REQ},
+    {.name = "t_check_trans", .fn = w_t_check_trans, .routes = R_REQ | R_FAIL | R_BR | R_RPL},
+    {.name = "t_reply",
+     .fn = w_t_reply,
+     .n_args = 2,
+     .args = {{.kind = SB_ARG_ANY}, {.kind = SB_ARG_STR, .flags = SB_ARGF_OPT}},
+     .routes = R_REQ | R_FAIL},
+    {.name = "t_reply_with_body",
+     .fn = w_t_reply_body,
+     .n_args = 3,
+     .args = {{.kind = SB_ARG_ANY}, {.kind = SB_ARG_STR}, {.kind = SB_ARG_STR}},
+     .routes = R_REQ | R_FAIL},
+    {.name = "t_on_failure",
+     .fn = w_on_failure,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_STR}},
+     .routes = R_REQ | R_FAIL | R_BR},
+    {.name = "t_on_reply",
+     .fn = w_on_reply,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_STR}},
+     .routes = R_REQ | R_FAIL | R_BR},
+    {.name = "t_on_branch",
+     .fn = w_on_branch,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_STR}},
+     .routes = R_REQ | R_FAIL},
+    {.name = "t_check_status",
+     .fn = w_check_status,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_REGEX}},
+     .routes = R_REQ | R_FAIL | R_RPL | R_BR},
+    {.name = "t_was_cancelled", .fn = w_was_cancelled, .routes = R_FAIL | R_RPL | R_BR},
+    {.name = "t_local_replied",
+     .fn = w_local_replied,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_STR, .flags = SB_ARGF_OPT}},
+     .routes = R_FAIL | R_RPL},
+    {.name = "t_cancel_branch",
+     .fn = w_cancel_branch,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_STR, .flags = SB_ARGF_OPT}},
+     .routes = R_RPL},
+    {.name = "t_add_hdrs",
+     .fn = w_add_hdrs,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_STR}},
+     .routes = R_REQ | R_FAIL},
+    {.name = "t_replicate",
+     .fn = w_replicate,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_STR}},
+     .routes = R_REQ},
+    {.name = "t_flush_flags", .fn = w_flush_flags, .routes = R_REQ | R_BR},
+    {.name = NULL},
+};
+
+/* ---- $T_* ---------------------------------------------------------------------------------- */
+
+static int get_info(struct sb_sctx *ctx, struct sb_tx_info *ti)
+{
+    return sb_tx_info(ctx, ti);
+}
+
+static int pv_reply_code(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx,
+                         struct sb_val *out)
+{
+    (void)pv;
+    (void)idx;
+    struct sb_tx_info ti;
+    int code = ctx->reply ? ctx->reply->status : get_info(ctx, &ti) == 0 ? ti.reply_code : 0;
+    *out = (struct sb_val){.type = SB_VAL_INT, .i = code};
+    return 0;
+}
+
+static int pv_branch_idx(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx,
+                         struct sb_val *out)
+{
+    (void)pv;
+    (void)idx;
+    struct sb_tx_info ti;
+    int b = get_info(ctx, &ti) == 0 ? ti.branch_idx : -1;
+    *out = (struct sb_val){.type = SB_VAL_INT, .i = b < 0 ? 0 : b};
+    return 0;
+}
+
+static int pv_ruri(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
+{
+    (void)pv;
+    (void)idx;
+    struct sb_tx_info ti;
+    if (get_info(ctx, &ti) != 0 || !ti.ruri.p) {
+        *out = (struct sb_val){.type = SB_VAL_NULL};
+        return 0;
+    }
+    *out = (struct sb_val){.type = SB_VAL_STR, .s = ti.ruri};
+    return 0;
+}
+
+static int pv_id(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
+{
+    (void)pv;
+    (void)idx;
+    struct sb_tx_info ti;
+    if (get_info(ctx, &ti) != 0) {
+        *out = (struct sb_val){.type = SB_VAL_NULL};
+        return 0;
+    }
+    char *p = sb_arena_alloc(ctx->scratch, 24);
+    if (!p)
+        return SB_ENOMEM;
+    int n = snprintf(p, 24, "%u:%u", (unsigned)ti.hash, (unsigned)ti.label);
+    *out = (struct sb_val){.type = SB_VAL_STR, .s = {p, (size_t)n}};
+    return 0;
+}
+
+static int pv_fr_get(struct sb_sctx *ctx, bool inv, struct sb_val *out)
+{
+    int s = 0;
+    sb_tx_get_timeout(ctx, inv, &s);
+    *out = (struct sb_val){.type = SB_VAL_INT, .i = s};
+    return 0;
+}
+
+static int pv_fr_set(struct sb_sctx *ctx, bool inv, const struct sb_val *v)
+{
+    int32_t n = 0;
+    if (v->type != SB_VAL_NULL && !sb_val_to_int(v, &n))
+        return SB_EINVAL;
+    return sb_tx_set_timeout(ctx, inv, n);
+}
+
+static int pv_fr(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
+{
+    (void)pv;
+    (void)idx;
+    return pv_fr_get(ctx, false, out);
+}
+
+static int pv_fr_inv(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
+{
+    (void)pv;
+    (void)idx;
+    return pv_fr_get(ctx, true, out);
+}
+
+static int pv_fr_w(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v)
+{
+    (void)pv;
+    (void)op;
+    return pv_fr_set(ctx, false, v);
+}
+
+static int pv_fr_inv_w(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v)
+{
+    (void)pv;
+    (void)op;
+    return pv_fr_set(ctx, true, v);
+}
+
+static const struct sb_pv_def pvs[] = {
+    {.name = "T_reply_code", .get = pv_reply_code},
+    {.name = "T_branch_idx", .get = pv_branch_idx},
+    {.name = "T_ruri", .get = pv_ruri},
+    {.name = "T_id", .get = pv_id},
+    {.name = "T_fr_timeout", .get = pv_fr, .set = pv_fr_w},
+    {.name = "T_fr_inv_timeout", .get = pv_fr_inv, .set = pv_fr_inv_w},
+    {.name = NULL},
+};
+
+/* ---- statistics ---------------------------------------------------------------------------- */
+
+#define STAT_GETTER(fn, field)                                                                     \
+    static int64_t fn(void)                                                                        \
+    {                                                                                              \
+        struct sb_tx_stats s;                                                                      \
+        sb_tx_stats(&s);                                                                           \
+        return (int64_t)s.field;                                                                   \
+    }
+
+STAT_GETTER(st_uas, uas_transactions)
+STAT_GETTER(st_uac, uac_transactions)
+STAT_GETTER(st_inuse, inuse)
+STAT_GETTER(st_2xx, replies_2xx)
+STAT_GETTER(st_3xx, replies_3xx)
+STAT_GETTER(st_4xx, replies_4xx)
+STAT_GETTER(st_5xx, replies_5xx)
+STAT_GETTER(st_6xx, replies_6xx)
+STAT_GETTER(st_rcv, received_replies)
+STAT_GETTER(st_rel, relayed_replies)
+STAT_GETTER(st_loc, local_replies)
+STAT_GETTER(st_timeout, timeout_finalresponse)
+
+static const struct sb_stat_def stats[] = {
+    {.name = "UAS_transactions", .get = st_uas},
+    {.name = "UAC_transactions", .get = st_uac},
+    {.name = "inuse_transactions", .get = st_inuse},
+    {.name = "2xx_transactions", .get = st_2xx},
+    {.name = "3xx_transactions", .get = st_3xx},
+    {.name = "4xx_transactions", .get = st_4xx},
+    {.name = "5xx_transactions", .get = st_5xx},
+    {.name = "6xx_transactions", .get = st_6xx},
+    {.name = "received_replies", .get = st_rcv},
+    {.name = "relayed_replies", .get = st_rel},
+    {.name = "local_replies", .get = st_loc},
+    {.name = "timeout_finalresponse", .get = st_timeout},
+    {.name = NULL},
+};
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+/* send_reply() of signaling: stateful when the request has a transaction. */
+static int signaling_reply(struct sb_sctx *ctx, int code, sb_str reason)
+{
+    if (!sb_tx_of(ctx))
+        return 0;
+    return sb_tx_reply(ctx, code, reason, SB_STR_NULL, SB_STR_NULL, SB_STR_NULL) == 0 ? 1 : -1;
+}
+
+static int tm_init(void)
+{
+    if (conf.t1 <= 0 || conf.t2 < conf.t1 || conf.fr <= 0 || conf.fr_inv <= 0 || conf.wt < 0) {
+        SB_ERR("tm: bad timer values (T1_timer %d, T2_timer %d, fr_timeout %d, fr_inv_timeout "
+               "%d, wt_timer %d)",
+               conf.t1, conf.t2, conf.fr, conf.fr_inv, conf.wt);
+        return SB_EINVAL;
+    }
+    sb_tx_conf.t1_ms = conf.t1;
+    sb_tx_conf.t2_ms = conf.t2;
+    sb_tx_conf.fr_timeout = conf.fr;
+    sb_tx_conf.fr_inv_timeout = conf.fr_inv;
+    sb_tx_conf.wt_timer = conf.wt;
+    sb_tx_conf.restart_fr_on_each_reply = conf.restart_fr;
+    sb_tx_conf.auto_100trying = conf.auto_100;
+    sb_tx_conf.disable_6xx_block = conf.no_6xx_block;
+    sb_tx_enable();
+    sb__signaling_tx_reply = signaling_reply;
+    return 0;
+}
+
+static void tm_exit_worker(unsigned worker)
+{
+    (void)worker;
+    sb_tx_worker_exit();
+}
+
+#define P(n, f) {.name = n, .type = SB_MP_INT, .offset = offsetof(struct tm_conf, f)}
+static const struct sb_mod_param params[] = {
+    P("T1_timer", t1),
+    P("T2_timer", t2),
+    P("fr_timeout", fr),
+    P("fr_inv_timeout", fr_inv),
+    P("wt_timer", wt),
+    P("restart_fr_on_each_reply", restart_fr),
+    P("auto_100trying", auto_100),
+    P("disable_6xx_block", no_6xx_block),
+    {.name = NULL},
+};
+
+const struct sb_module sb_module_tm = {
+    .name = "tm",
+    .summary = "stateful transactions: t_relay, forking, failure routes, CANCEL",
+    .conf = &conf,
+    .params = params,
+    .fns = fns,
+    .pvs = pvs,
+    .stats = stats,
+    .init = tm_init,
+    .exit_worker = tm_exit_worker,
+};
