@@ -22,7 +22,12 @@ test: deps
 	@cmake --build build-test -j $(JOBS)
 	@tests/run.sh build-test
 
+# The server in the foreground, logging to stderr. The database named by the config's usrloc
+# db_url gets its missing tables first (run/ is created for the default SQLite file).
+RUN_DB_URL = $(shell sed -n 's/^modparam("usrloc", *"db_url", *"\([^"]*\)").*/\1/p' $(CONFIG) | head -n 1)
 run: deps build
+	@mkdir -p run
+	@if [ -n '$(RUN_DB_URL)' ]; then ./build/sbctl -d '$(RUN_DB_URL)' db init >/dev/null; fi
 	./build/switchboard -F -E -f $(CONFIG)
 
 fuzz: deps

@@ -11,7 +11,8 @@ case "${1:-}" in
     PKGS="build-essential cmake pkg-config git clang libclang-rt-14-dev clang-format
 libcmocka-dev python3-pytest flex bison libpcre2-dev libssl-dev libc-ares-dev
 sip-tester dnsmasq-base tshark iproute2 util-linux
-libsqlite3-dev sqlite3 libpq-dev postgresql"
+libsqlite3-dev sqlite3 libpq-dev postgresql
+libjansson-dev libmicrohttpd-dev prometheus"
     ;;
 bench)
     # kamailio: the reference peer; sip-tester: sipp; gawk/procps/iproute2: used by run.sh

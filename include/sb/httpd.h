@@ -24,7 +24,7 @@ struct sb_http_req {
 
 /* What the handler answers. <body> is malloc'd and taken by the server (NULL for none). */
 struct sb_http_resp {
-    int status; /* 200 when left 0 */
+    int status;               /* 200 when left 0 */
     const char *content_type; /* static string; "text/plain" when NULL */
     char *body;
     size_t body_len;

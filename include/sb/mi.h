@@ -88,8 +88,8 @@ const struct sb_mi_cmd *sb_mi_at(unsigned i, const char **owner);
 /* ---- execution (transport threads) --------------------------------------------------------- */
 
 /* Handle one JSON-RPC request text. Returns the reply text (malloc'd, caller frees), or NULL
- * for a notification (a request without "id": executed, nothing to answer). Never fails short
- * of memory: every problem is a JSON-RPC error reply. */
+ * for a notification (a request without "id": executed, nothing to answer) and when memory ran
+ * out. Every other problem is a JSON-RPC error reply. */
 char *sb_mi_handle(const char *req, size_t len);
 /* The same on a parsed request; returns the reply object (new reference) or NULL for a
  * notification. */

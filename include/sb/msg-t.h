@@ -22,6 +22,9 @@ enum {
     SB_HDRF_PARSED = 1 << 4,     /* the value parser ran (parsed may still be NULL on error) */
     SB_HDRF_BAD = 1 << 5,        /* the value parser failed */
     SB_HDRF_REMOVED = 1 << 6,    /* removed by sb_msg_hdr_remove() (msg_build.h) */
+    /* a repeated single-value field (RFC 4475 §3.3.8), an error: in the index but not in its
+     * type's chain, so that lookups and replies see the first value only */
+    SB_HDRF_REPEATED = 1 << 7,
 };
 
 /* One header value. A comma-list header field ("Via: a, b") gives one entry per value, each with

@@ -98,6 +98,16 @@ const struct sb_uri *sb_duri_parsed(struct sb_sctx *ctx);
 int sb_ruri_set(struct sb_sctx *ctx, sb_str uri);
 int sb_duri_set(struct sb_sctx *ctx, sb_str uri);
 
+/* ---- named flags ---------------------------------------------------------------------------- */
+
+/* OpenSIPS 3 named flags: a name gets the lowest free bit the first time it is seen, in one
+ * process-wide table for message flags and one for branch flags, so that a module reading a flag
+ * name from a modparam (usrloc "nat_bflag", "NATED") agrees with the script's setbflag("NATED").
+ * A decimal "0".."31" is that bit. Returns the bit, SB_ENOENT for an unknown name when <create>
+ * is false, SB_ENOSPC when 32 names are taken. Any thread. */
+int sb_mflag_bit(sb_str name, bool create);
+int sb_bflag_bit(sb_str name, bool create);
+
 /* ---- transformations ----------------------------------------------------------------------- */
 
 #define SB_TR_MAX_ARGS 4

@@ -19,15 +19,15 @@ struct sb_avps;
 /* Configuration (tm module parameters). Written at start-up on the control thread, read by the
  * workers afterwards. Times in milliseconds unless named otherwise. */
 struct sb_tx_conf {
-    int t1_ms;               /* T1_timer: RTT estimate, 500 */
-    int t2_ms;               /* T2_timer: retransmission cap for non-INVITE / replies, 4000 */
-    int t4_ms;               /* T4: how long the network keeps a message, 5000 */
-    int fr_timeout;          /* seconds: no final reply (nor a provisional for INVITE), 30 */
-    int fr_inv_timeout;      /* seconds: INVITE final reply after a provisional (Timer C), 120 */
-    int wt_timer;            /* seconds: a finished transaction kept to absorb retransmissions, 5 */
+    int t1_ms;          /* T1_timer: RTT estimate, 500 */
+    int t2_ms;          /* T2_timer: retransmission cap for non-INVITE / replies, 4000 */
+    int t4_ms;          /* T4: how long the network keeps a message, 5000 */
+    int fr_timeout;     /* seconds: no final reply (nor a provisional for INVITE), 30 */
+    int fr_inv_timeout; /* seconds: INVITE final reply after a provisional (Timer C), 120 */
+    int wt_timer;       /* seconds: a finished transaction kept to absorb retransmissions, 5 */
     int restart_fr_on_each_reply; /* a provisional restarts fr_inv_timeout, 1 */
-    int auto_100trying;      /* 100 Trying when an INVITE transaction is created, 1 */
-    int disable_6xx_block;   /* a 6xx does not cancel the other branches, 0 */
+    int auto_100trying;           /* 100 Trying when an INVITE transaction is created, 1 */
+    int disable_6xx_block;        /* a 6xx does not cancel the other branches, 0 */
 };
 extern struct sb_tx_conf sb_tx_conf;
 
@@ -45,9 +45,9 @@ int sb_tx_new(struct sb_sctx *ctx);
 
 /* t_relay flags. */
 enum {
-    SB_TX_RELAY_NO_AUTO_477 = 1 << 0,  /* no local 477 when every branch failed to send */
+    SB_TX_RELAY_NO_AUTO_477 = 1 << 0, /* no local 477 when every branch failed to send */
     SB_TX_RELAY_NO_DNS_FAILOVER = 1 << 1,
-    SB_TX_RELAY_PASS_REASON = 1 << 2,  /* copy a received CANCEL's Reason to the branch CANCELs */
+    SB_TX_RELAY_PASS_REASON = 1 << 2, /* copy a received CANCEL's Reason to the branch CANCELs */
 };
 
 /* Relay the request of <ctx> statefully (t_relay): create the transaction if needed, then one
@@ -88,9 +88,9 @@ int sb_tx_flush_flags(struct sb_sctx *ctx);
 
 /* What the $T_* variables read. */
 struct sb_tx_info {
-    int reply_code;  /* $T_reply_code: the reply being handled, or the final one; 0 when none */
-    int branch_idx;  /* $T_branch_idx: the branch being handled, -1 when none */
-    sb_str ruri;     /* $T_ruri: the R-URI of the current branch (borrowed) */
+    int reply_code; /* $T_reply_code: the reply being handled, or the final one; 0 when none */
+    int branch_idx; /* $T_branch_idx: the branch being handled, -1 when none */
+    sb_str ruri;    /* $T_ruri: the R-URI of the current branch (borrowed) */
     uint32_t hash, label; /* $T_id */
 };
 int sb_tx_info(struct sb_sctx *ctx, struct sb_tx_info *out);

@@ -10,7 +10,8 @@
 
 /* Contact flags kept in the `flags` column. */
 enum {
-    SB_UL_FL_PERMANENT = 1 << 0, /* never expires (expires == 0) */
+    SB_UL_FL_PERMANENT = 1 << 0,   /* never expires (expires == 0) */
+    SB_UL_FL_MEMORY_ONLY = 1 << 1, /* never written to the database (save "memory-only") */
 };
 
 /* One binding. Strings are owned by the location table; a pointer to a live contact is valid only
@@ -18,23 +19,23 @@ enum {
  * caller's arena. */
 struct sb_ul_contact {
     struct sb_ul_contact *next;
-    sb_str uri;          /* contact: the Contact URI as written (without < >) */
-    sb_str received;     /* source the REGISTER came from ("sip:ip:port;transport=x"), or empty */
-    sb_str path;         /* Path header values, comma-separated, as received; or empty */
+    sb_str uri;      /* contact: the Contact URI as written (without < >) */
+    sb_str received; /* source the REGISTER came from ("sip:ip:port;transport=x"), or empty */
+    sb_str path;     /* Path header values, comma-separated, as received; or empty */
     sb_str callid;
     sb_str user_agent;
-    sb_str socket;       /* "proto:ip:port" of the local socket it came in on, or empty */
-    sb_str instance;     /* +sip.instance value as written (with its quotes), or empty */
-    sb_str attr;         /* free-form attributes (kv_store/attr), or empty */
-    int64_t expires;     /* absolute, Unix seconds; 0 for a permanent contact */
+    sb_str socket;   /* "proto:ip:port" of the local socket it came in on, or empty */
+    sb_str instance; /* +sip.instance value as written (with its quotes), or empty */
+    sb_str attr;     /* free-form attributes (kv_store/attr), or empty */
+    int64_t expires; /* absolute, Unix seconds; 0 for a permanent contact */
     int64_t last_modified;
     uint32_t cseq;
-    uint32_t flags;      /* SB_UL_FL_* */
-    uint32_t cflags;     /* branch flags to restore at lookup (nat_bflag ...) */
-    uint32_t methods;    /* enum sb_method bits the UA accepts; 0xffffffff when unknown */
-    uint32_t reg_id;     /* RFC 5626 reg-id, 0 when absent */
-    int16_t q;           /* 0..1000, -1 when not given */
-    uint8_t db_state;    /* internal: persistence bookkeeping */
+    uint32_t flags;   /* SB_UL_FL_* */
+    uint32_t cflags;  /* branch flags to restore at lookup (nat_bflag ...) */
+    uint32_t methods; /* enum sb_method bits the UA accepts; 0xffffffff when unknown */
+    uint32_t reg_id;  /* RFC 5626 reg-id, 0 when absent */
+    int16_t q;        /* 0..1000, -1 when not given */
+    uint8_t db_state; /* internal: persistence bookkeeping */
 };
 
 /* What a caller gives to insert or update a contact: every string is copied. */
@@ -70,8 +71,8 @@ void sb_ul_set_clock(sb_ul_clock_fn fn); /* NULL: the real clock */
 struct sb_ul_txn {
     struct sb_ul_domain *d;
     void *shard;
-    void *rec;       /* the AOR record, NULL while it has no contact */
-    sb_str aor;      /* borrowed from the caller for the duration of the transaction */
+    void *rec;  /* the AOR record, NULL while it has no contact */
+    sb_str aor; /* borrowed from the caller for the duration of the transaction */
     uint32_t hash;
     uint32_t n_changes;
 };

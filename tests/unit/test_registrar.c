@@ -365,13 +365,14 @@ static void test_lookup_flags(void **state)
     (void)state;
     load(NULL, "route {\n"
                "  if ($rm == \"REGISTER\") { save(\"location\"); exit; }\n"
-               "  if ($rU == \"one\") { lookup(\"location\", \"no-branches\", \"sip:dave@example.com\"); }\n"
-               "  else if ($rU == \"br\") { lookup(\"location\", \"to-branches-only\", \"sip:dave@example.com\"); }\n"
+               "  if ($rU == \"one\") { lookup(\"location\", \"no-branches\", "
+               "\"sip:dave@example.com\"); }\n"
+               "  else if ($rU == \"br\") { lookup(\"location\", \"to-branches-only\", "
+               "\"sip:dave@example.com\"); }\n"
                "  else { lookup(\"location\", \"method-filtering\"); }\n"
                "  $var(rc) = $rc;\n"
                "}\n");
-    reg("dave", "d1", 1,
-        "Contact: <sip:dave@192.0.2.5>;q=1.0\r\nAllow: INVITE, ACK, BYE\r\n");
+    reg("dave", "d1", 1, "Contact: <sip:dave@192.0.2.5>;q=1.0\r\nAllow: INVITE, ACK, BYE\r\n");
     reply();
     vnow += 1;
     reg("dave", "d2", 1, "Contact: <sip:dave@192.0.2.6>;q=0.5\r\n");
@@ -482,7 +483,8 @@ static void test_max_contacts(void **state)
 {
     (void)state;
     load(NULL, "route {\n"
-               "  if ($rU == \"force\") { save(\"location\", \"max-contacts=2,force-registration\", \"$tu\"); exit; }\n"
+               "  if ($rU == \"force\") { save(\"location\", "
+               "\"max-contacts=2,force-registration\", \"$tu\"); exit; }\n"
                "  save(\"location\", \"max-contacts=2\");\n"
                "}\n");
     reg("h", "h1", 1, "Contact: <sip:h@192.0.2.1>\r\n");
@@ -543,7 +545,8 @@ static void test_path(void **state)
         "Path: <sip:edge1.example.net;lr>\r\nPath: <sip:edge2.example.net;lr>\r\n");
     const char *r = reply();
     assert_true(strncmp(r, "SIP/2.0 200", 11) == 0);
-    assert_true(has_line(r, "\r\nPath: <sip:edge1.example.net;lr>, <sip:edge2.example.net;lr>\r\n"));
+    assert_true(
+        has_line(r, "\r\nPath: <sip:edge1.example.net;lr>, <sip:edge2.example.net;lr>\r\n"));
 
     request("INVITE", "sip:j@example.com");
     assert_int_equal(var_int("$var(rc)"), 1);
@@ -554,7 +557,8 @@ static void test_path(void **state)
     size_t n;
     assert_int_equal(sb_msg_lumps_apply(&F.msg, out, sizeof(out), &n), 0);
     out[n] = '\0';
-    assert_non_null(strstr(out, "\r\nRoute: <sip:edge1.example.net;lr>, <sip:edge2.example.net;lr>\r\n"));
+    assert_non_null(
+        strstr(out, "\r\nRoute: <sip:edge1.example.net;lr>, <sip:edge2.example.net;lr>\r\n"));
 
     /* without Supported: path, lazy mode stores it but does not echo it */
     reg("k", "k1", 1, "Contact: <sip:k@10.0.0.6>\r\nPath: <sip:edge1.example.net;lr>\r\n");
@@ -604,8 +608,8 @@ static void test_path(void **state)
     reply();
     struct sb_ul_contact *list;
     unsigned k;
-    assert_int_equal(sb_ul_snapshot(sb_ul_domain_find(SB_STR("location")),
-                                    SB_STR("n@example.com"), &F.scratch, &list, &k),
+    assert_int_equal(sb_ul_snapshot(sb_ul_domain_find(SB_STR("location")), SB_STR("n@example.com"),
+                                    &F.scratch, &list, &k),
                      0);
     assert_int_equal(k, 1);
     assert_str(list->received, "sip:198.51.100.7:40000");
@@ -636,20 +640,26 @@ static void test_instance_and_reg_id(void **state)
     (void)state;
     load(NULL, NULL);
     reg("p", "p1", 1,
-        "Contact: <sip:p@192.0.2.1;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1\r\n");
+        "Contact: "
+        "<sip:p@192.0.2.1;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";"
+        "reg-id=1\r\n");
     const char *r = reply();
     assert_true(has_line(r, "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\""));
     assert_true(has_line(r, ";reg-id=1\r\n"));
     /* the same instance and reg-id from a new address replaces the binding */
     reg("p", "p2", 1,
-        "Contact: <sip:p@192.0.2.99;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1\r\n");
+        "Contact: "
+        "<sip:p@192.0.2.99;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";"
+        "reg-id=1\r\n");
     r = reply();
     assert_int_equal(count_of(r, "\r\nContact: "), 1);
     assert_true(has_line(r, "<sip:p@192.0.2.99;ob>"));
     assert_int_equal(n_bindings("p@example.com"), 1);
     /* another reg-id (a second flow) is a second binding */
     reg("p", "p3", 1,
-        "Contact: <sip:p@192.0.2.98;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=2\r\n");
+        "Contact: "
+        "<sip:p@192.0.2.98;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";"
+        "reg-id=2\r\n");
     reply();
     assert_int_equal(n_bindings("p@example.com"), 2);
 }
@@ -687,9 +697,12 @@ static void test_remove_and_queries(void **state)
                "  if ($rm == \"REGISTER\") { save(\"location\"); exit; }\n"
                "  $var(a) = 0; $var(b) = 0; $var(c) = 0; $var(d) = 0;\n"
                "  if (is_registered(\"location\")) $var(a) = 1;\n"
-               "  if (is_contact_registered(\"location\", \"sip:s@example.com\", \"sip:s@192.0.2.2\")) $var(b) = 1;\n"
-               "  if (is_contact_registered(\"location\", \"sip:s@example.com\", \"sip:s@192.0.2.1\", \"s1\")) $var(c) = 1;\n"
-               "  if ($rU == \"s\") { remove(\"location\", \"sip:s@example.com\", \"sip:s@192.0.2.1\"); $var(d) = $rc; }\n"
+               "  if (is_contact_registered(\"location\", \"sip:s@example.com\", "
+               "\"sip:s@192.0.2.2\")) $var(b) = 1;\n"
+               "  if (is_contact_registered(\"location\", \"sip:s@example.com\", "
+               "\"sip:s@192.0.2.1\", \"s1\")) $var(c) = 1;\n"
+               "  if ($rU == \"s\") { remove(\"location\", \"sip:s@example.com\", "
+               "\"sip:s@192.0.2.1\"); $var(d) = $rc; }\n"
                "}\n");
     reg("s", "s1", 1, "Contact: <sip:s@192.0.2.1>\r\n");
     reply();
@@ -704,11 +717,50 @@ static void test_remove_and_queries(void **state)
     assert_int_equal(n_bindings("s@example.com"), 0);
 }
 
+static void test_event_routes(void **state)
+{
+    (void)state;
+    load(
+        NULL,
+        "route {\n"
+        "  if ($rm == \"REGISTER\") { save(\"location\"); exit; }\n"
+        "}\n"
+        "event_route[E_UL_CONTACT_INSERT] { $var(ins) = $var(ins) + 1; $var(uri) = $param(uri); }\n"
+        "event_route[E_UL_CONTACT_UPDATE] { $var(upd) = $var(upd) + 1; }\n"
+        "event_route[E_UL_CONTACT_DELETE] { $var(del) = $var(del) + 1; $var(daor) = $param(aor); "
+        "}\n");
+    worker.script = F.s;
+    reg("ev", "v1", 1, "Contact: <sip:ev@192.0.2.1>\r\n");
+    reply();
+    reg("ev", "v1", 2, "Contact: <sip:ev@192.0.2.1>\r\n");
+    reply();
+    reg("ev", "v1", 3, "Contact: <sip:ev@192.0.2.1>;expires=0\r\n");
+    reply();
+    worker.script = NULL;
+    assert_int_equal(var_int("$var(ins)"), 1);
+    assert_int_equal(var_int("$var(upd)"), 1);
+    assert_int_equal(var_int("$var(del)"), 1);
+    struct sb_arena a;
+    sb_arena_init(&a, NULL, 0, 0);
+    struct sb_pv pv;
+    struct sb_fixup fx = {0};
+    struct sb_val v;
+    assert_true(sb_pv_parse(SB_STR("$var(uri)"), &pv, &a, &fx) > 0);
+    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
+    assert_int_equal(v.type, SB_VAL_STR);
+    assert_str(v.s, "sip:ev@192.0.2.1");
+    assert_true(sb_pv_parse(SB_STR("$var(daor)"), &pv, &a, &fx) > 0);
+    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
+    assert_str(v.s, "ev@example.com");
+    sb_arena_deinit(&a);
+}
+
 static void test_bad_flags_rejected_at_check(void **state)
 {
     (void)state;
-    const char *text = "loadmodule \"sl.so\"\nloadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\n"
-                       "route { save(\"location\", \"no-reply,bogus\"); }\n";
+    const char *text =
+        "loadmodule \"sl.so\"\nloadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\n"
+        "route { save(\"location\", \"no-reply,bogus\"); }\n";
     struct sb_diag d;
     sb_diag_init(&d);
     struct sb_script *s = NULL;
@@ -733,6 +785,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_instance_and_reg_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_and_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_routes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_flags_rejected_at_check, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

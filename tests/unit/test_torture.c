@@ -1491,6 +1491,38 @@ static void test_rfc4475_multi01(void **state)
     const char *second = strstr(f->buf, "CSeq: 59 INVITE");
     assert_non_null(second);
     assert_int_equal(f->m.err.offset, (uint32_t)(second - f->buf));
+
+    /* The fault is the first duplicate, yet the index goes on to the end of the header section:
+     * the From and To after it are there for the 400 to copy. Each repeated single-value field
+     * is indexed but kept out of its type's chain: the reply copies the first value only. */
+    struct sb_msg *m = &f->m;
+    assert_int_equal(m->n_hdrs, 15);
+    unsigned repeated = 0;
+    for (uint32_t k = 0; k < m->n_hdrs; k++)
+        repeated += (m->hdrs[k].flags & SB_HDRF_REPEATED) != 0;
+    assert_int_equal(repeated, 5); /* CSeq, Call-ID, To, From, Max-Forwards */
+    assert_int_equal(sb_msg_hdr_count(m, SB_HDR_CSEQ), 1);
+    assert_int_equal(sb_msg_hdr_count(m, SB_HDR_CALL_ID), 1);
+    assert_int_equal(sb_msg_hdr_count(m, SB_HDR_FROM), 1);
+    assert_int_equal(sb_msg_hdr_count(m, SB_HDR_TO), 1);
+    assert_int_equal(sb_msg_hdr_count(m, SB_HDR_MAX_FORWARDS), 1);
+    assert_int_equal(sb_msg_hdr_count(m, SB_HDR_CONTACT), 2);
+    assert_int_equal(sb_msg_hdr_count(m, SB_HDR_CONTENT_LENGTH), 1);
+    ASSERT_STR(sb_msg_hdr_value(m, sb_msg_hdr_first(m, SB_HDR_FROM)),
+               "sip:caller@example.com;tag=3413415");
+    ASSERT_STR(sb_msg_hdr_value(m, sb_msg_hdr_first(m, SB_HDR_TO)), "sip:user@example.com");
+    ASSERT_STR(sb_msg_hdr_value(m, sb_msg_hdr_first(m, SB_HDR_CSEQ)), "5 INVITE");
+    ASSERT_STR(sb_msg_callid(m), "multi01.98asdh@192.0.2.1");
+    const struct sb_nameaddr *from = sb_msg_from(m);
+    assert_non_null(from);
+    ASSERT_STR(from->tag, "3413415");
+    ASSERT_STR(sb_msg_hdr_value(m, &m->hdrs[m->n_hdrs - 1]), "5");
+    assert_int_equal(m->hdrs[m->n_hdrs - 1].type, SB_HDR_MAX_FORWARDS);
+    assert_true(m->hdrs[m->n_hdrs - 1].flags & SB_HDRF_REPEATED);
+    /* the error still ends the header section where it ends */
+    const char *blank = strstr(f->buf, "\r\n\r\n");
+    assert_non_null(blank);
+    assert_int_equal(m->hdrs_end, (uint32_t)(blank + 2 - f->buf));
 }
 
 /* RFC 4475 §3.3.9 Multiple Content-Length Values. Conflicting Content-Length values are a

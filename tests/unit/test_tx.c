@@ -28,7 +28,7 @@
 #include "sb/tx.h"
 #include "sb/worker.h"
 
-#define UAC 5070
+#define UAC  5070
 #define UAS1 5080
 #define UAS2 5081
 
@@ -88,6 +88,7 @@ static const char *cfg_text =
     "modparam(\"tm\", \"fr_inv_timeout\", 10)\n"
     "route {\n"
     "    if (is_method(\"MESSAGE\")) { $T_fr_timeout = 20; }\n"
+    "    $avp(keep) = \"Try Later\";\n"
     "    if ($rU == \"serial\") { t_on_failure(\"next\"); }\n"
     "    if ($rU == \"timeout\") { t_on_failure(\"tmo\"); }\n"
     "    if ($rU == \"fork\") { append_branch(\"sip:fork2@127.0.0.1:5081\"); }\n"
@@ -98,7 +99,7 @@ static const char *cfg_text =
     "    if (t_check_status(\"486\")) { $ru = \"sip:second@127.0.0.1:5081\"; t_relay(); }\n"
     "}\n"
     "failure_route[tmo] {\n"
-    "    if (t_check_status(\"408\") && $T_reply_code == 408) { t_reply(480, \"Try Later\"); }\n"
+    "    if (t_check_status(\"408\") && $T_reply_code == 408) { t_reply(480, \"$avp(keep)\"); }\n"
     "}\n";
 
 static int group_setup(void **state)
@@ -315,6 +316,10 @@ static void test_invite_relayed_200(void **state)
     /* a retransmitted 2xx still goes upstream (RFC3261-16.7 step 5) */
     reply_to(1, 200, "u1", UAS1);
     assert_int_equal(count_starting("SIP/2.0 200 ", UAC), 2);
+    /* RFC 6026: a retransmitted INVITE after the 2xx is absorbed, the 2xx is not ours to send */
+    int before = n_sent;
+    invite("bob", "z9hG4bKc1", "INVITE");
+    assert_int_equal(n_sent, before);
     /* no retransmission of the INVITE after a reply, whatever the time */
     advance(3000);
     assert_int_equal(count_starting("INVITE ", UAS1), 1);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,8 +168,11 @@ static void test_api_and_events(void **state)
     sb_ul_begin(loc(), SB_STR("a@example.com"), &t);
     struct sb_ul_contact *c = sb_ul_contacts(&t);
     assert_non_null(c);
-    struct sb_ul_info ci = {.uri = SB_STR("sip:a@192.0.2.9"), .callid = SB_STR("x"),
-                            .expires = vnow + 50, .cseq = 8, .q = -1};
+    struct sb_ul_info ci = {.uri = SB_STR("sip:a@192.0.2.9"),
+                            .callid = SB_STR("x"),
+                            .expires = vnow + 50,
+                            .cseq = 8,
+                            .q = -1};
     struct sb_ul_contact *n;
     assert_int_equal(sb_ul_update(&t, c, &ci, &n), 0);
     assert_true(sb_str_eq(n->uri, SB_STR("sip:a@192.0.2.9")));
@@ -230,6 +234,82 @@ static void test_timer_sweep(void **state)
     assert_int_equal(n_ev[SB_UL_EV_DELETE], 40);
 }
 
+/* A hook that itself edits the table (as an event_route calling remove() does). */
+static void nested_hook(int ev, struct sb_ul_domain *d, sb_str aor, const struct sb_ul_contact *c)
+{
+    on_event(ev, d, aor, c);
+    if (ev == SB_UL_EV_INSERT && sb_str_eq(aor, SB_STR("trigger@example.com")))
+        sb_ul_remove(d, SB_STR("victim@example.com"), SB_STR_NULL);
+}
+
+static void test_hook_may_edit_the_table(void **state)
+{
+    (void)state;
+    start(NULL);
+    memset(n_ev, 0, sizeof(n_ev));
+    add("victim@example.com", "sip:v@192.0.2.1", vnow + 100, "v");
+    sb_ul_set_event_hook(nested_hook);
+    struct sb_ul_txn t;
+    sb_ul_begin(loc(), SB_STR("trigger@example.com"), &t);
+    struct sb_ul_info a = {.uri = SB_STR("sip:t@192.0.2.1"), .expires = vnow + 100, .q = -1};
+    struct sb_ul_info b = {.uri = SB_STR("sip:t@192.0.2.2"), .expires = vnow + 100, .q = -1};
+    assert_int_equal(sb_ul_insert(&t, &a, NULL), 0);
+    assert_int_equal(sb_ul_insert(&t, &b, NULL), 0);
+    sb_ul_end(&t);
+    /* both inserts announced, the nested delete too, in a consistent order */
+    assert_int_equal(n_ev[SB_UL_EV_INSERT], 2);
+    assert_int_equal(n_ev[SB_UL_EV_DELETE], 1);
+    assert_int_equal(count("victim@example.com"), 0);
+    assert_int_equal(count("trigger@example.com"), 2);
+}
+
+/* Workers hammering overlapping AORs: the shard locks keep the table and its counters exact. */
+static void *hammer(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    for (int i = 0; i < 3000; i++) {
+        char aor[32], uri[48];
+        snprintf(aor, sizeof(aor), "h%d@example.com", i % 97);
+        snprintf(uri, sizeof(uri), "sip:h@192.0.2.%d", id);
+        struct sb_ul_txn t;
+        sb_ul_begin(loc(), sb_str_cstr(aor), &t);
+        struct sb_ul_contact *mine = NULL;
+        for (struct sb_ul_contact *c = sb_ul_contacts(&t); c; c = c->next)
+            if (sb_str_eq(c->uri, sb_str_cstr(uri)))
+                mine = c;
+        if (mine) {
+            sb_ul_delete(&t, mine);
+        } else {
+            struct sb_ul_info ci = {.uri = sb_str_cstr(uri), .expires = vnow + 100, .q = -1};
+            sb_ul_insert(&t, &ci, NULL);
+        }
+        sb_ul_end(&t);
+    }
+    return NULL;
+}
+
+static void test_concurrent_workers(void **state)
+{
+    (void)state;
+    start(NULL);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hammer, (void *)(intptr_t)(i + 1)), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    /* each thread toggled each of its 97 bindings 3000/97 times: 30 or 31 times */
+    unsigned total = 0;
+    sb_ul_walk(loc(), walk_count, &total);
+    uint64_t na, nc;
+    sb_ul_counts(loc(), &na, &nc);
+    assert_int_equal(nc, total);
+    unsigned expect = 0;
+    for (int k = 0; k < 97; k++)
+        expect += ((3000 - k + 96) / 97) % 2 ? 4 : 0;
+    assert_int_equal(total, expect);
+    assert_int_equal(stat_of("usrloc:location-contacts"), total);
+}
+
 static void test_bad_preset(void **state)
 {
     (void)state;
@@ -256,8 +336,8 @@ static long db_rows(const char *url, const char *where_user)
     struct sb_db_cond w = {.col = "username", .op = SB_DB_EQ, .val = SB_DB_VNULL};
     if (where_user)
         w.val = SB_DB_VCSTR(where_user);
-    struct sb_db_query q = {.table = "location", .where = where_user ? &w : NULL,
-                            .n_where = where_user ? 1 : 0};
+    struct sb_db_query q = {
+        .table = "location", .where = where_user ? &w : NULL, .n_where = where_user ? 1 : 0};
     struct sb_db_res *r = NULL;
     long n = -1;
     if (sb_db_select(db, &q, &r) == 0)
@@ -286,20 +366,35 @@ static void test_write_through_and_restart(void **state)
     /* an update that changes the URI moves the row; a delete removes it */
     struct sb_ul_txn t;
     sb_ul_begin(loc(), SB_STR("b@example.com"), &t);
-    struct sb_ul_info ci = {.uri = SB_STR("sip:b@192.0.2.4"), .callid = SB_STR("c3"),
-                            .expires = vnow + 3600, .cseq = 9, .q = -1};
+    struct sb_ul_info ci = {.uri = SB_STR("sip:b@192.0.2.4"),
+                            .callid = SB_STR("c3"),
+                            .expires = vnow + 3600,
+                            .cseq = 9,
+                            .q = -1};
     assert_int_equal(sb_ul_update(&t, sb_ul_contacts(&t), &ci, NULL), 0);
     sb_ul_end(&t);
     sb_ul_remove(loc(), SB_STR("a@example.com"), SB_STR("sip:a@192.0.2.1"));
     assert_int_equal(sb_ul_db_flush(3000), 0);
     assert_int_equal(db_rows(url, NULL), 2);
     assert_int_equal(db_rows(url, "a"), 1);
+    /* a memory-only binding never reaches the table */
+    sb_ul_begin(loc(), SB_STR("m@example.com"), &t);
+    struct sb_ul_info mo = {.uri = SB_STR("sip:m@192.0.2.5"),
+                            .expires = vnow + 3600,
+                            .q = -1,
+                            .flags = SB_UL_FL_MEMORY_ONLY};
+    assert_int_equal(sb_ul_insert(&t, &mo, NULL), 0);
+    sb_ul_end(&t);
+    assert_int_equal(sb_ul_db_pending(), 0);
+    assert_int_equal(db_rows(url, "m"), 0);
+    assert_int_equal(count("m@example.com"), 1);
 
     /* restart: everything comes back from the table, fields intact */
     stop();
     start(mp);
     assert_int_equal(count("a@example.com"), 1);
     assert_int_equal(count("b@example.com"), 1);
+    assert_int_equal(count("m@example.com"), 0);
     struct sb_arena a;
     sb_arena_init(&a, NULL, 0, 0);
     struct sb_ul_contact *list;
@@ -354,11 +449,12 @@ static void test_outage_keeps_service_and_drains(void **state)
     /* the database lives in a directory that does not exist yet: every open fails */
     snprintf(sub, sizeof(sub), "%s/later", dir);
     snprintf(url, sizeof(url), "sqlite://%s/o.db", sub);
-    snprintf(mp, sizeof(mp),
-             "modparam(\"usrloc\", \"db_url\", \"%s\")\n"
-             "modparam(\"usrloc\", \"working_mode_preset\", \"single-instance-sql-write-through\")\n"
-             "modparam(\"usrloc\", \"db_retry_interval\", 1)",
-             url);
+    snprintf(
+        mp, sizeof(mp),
+        "modparam(\"usrloc\", \"db_url\", \"%s\")\n"
+        "modparam(\"usrloc\", \"working_mode_preset\", \"single-instance-sql-write-through\")\n"
+        "modparam(\"usrloc\", \"db_retry_interval\", 1)",
+        url);
     start(mp);
     for (int i = 0; i < 20; i++) {
         char aor[32], uri[48];
@@ -388,6 +484,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_api_and_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_may_edit_the_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_preset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_through_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_back_defers, setup, teardown),

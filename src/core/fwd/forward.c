@@ -72,7 +72,10 @@ int sb_via_make(struct sb_wbuf *w, const struct sb_socket *sock, uint8_t proto, 
     sb_wbuf_cstr(w, proto_name(proto ? proto : sock->proto));
     sb_wbuf_put(w, " ", 1);
     sb_wbuf_cstr(w, sock->adv_host);
-    sb_wbuf_printf(w, ":%u;branch=", (unsigned)sock->adv_port);
+    /* per relayed request: no printf */
+    sb_wbuf_put(w, ":", 1);
+    sb_wbuf_u64(w, sock->adv_port);
+    sb_wbuf_put(w, ";branch=", 8);
     sb_wbuf_str(w, branch);
     return w->err;
 }

@@ -13,7 +13,7 @@ struct sb_core_cfg;
 /* Per-worker state (w->fwd), or a thread-local one where no worker runs (tests, tools). */
 struct sb__fwd_state {
     struct sb_core_stats st;
-    uint64_t sl_acks; /* ACKs to our stateless replies, absorbed */
+    uint64_t sl_acks;  /* ACKs to our stateless replies, absorbed */
     struct sb_msg msg; /* unused: messages come from <free_msgs> (kept for layout users) */
     bool msg_ready;
     /* The message being handled and the buffer it was parsed from. A transaction may take the
@@ -50,6 +50,10 @@ void sb__fwd_msg_release(struct sb_msg *m);
 struct sb_avps *sb__fwd_avps_take(void);
 /* Free this state's spare messages (worker exit). */
 void sb__fwd_msgs_free(struct sb__fwd_state *st);
+
+/* Hand a received message (<len> bytes at <p>, copied) with its receive context to worker <wid>,
+ * whose loop runs the whole receive path on it. Returns 0 or < 0 (SB_EINVAL: no such worker). */
+int sb__fwd_move(unsigned wid, const struct sb_rcv *rcv, const char *p, uint32_t len);
 
 /* Request seam of the transaction layer: called for every well-formed request before the script.
  * Returns 1 when the request was consumed (a retransmission absorbed, an ACK or CANCEL handled),

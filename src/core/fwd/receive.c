@@ -157,6 +157,28 @@ static void moved_drop(void *arg)
     free(mv);
 }
 
+int sb__fwd_move(unsigned wid, const struct sb_rcv *rcv, const char *p, uint32_t len)
+{
+    if (wid >= sb_rt.n_workers || !sb_rt.workers || !sb_rt.workers[wid].loop)
+        return SB_EINVAL;
+    struct moved *mv = malloc(sizeof(*mv));
+    if (!mv)
+        return SB_ENOMEM;
+    mv->b = sb_buf_new(len);
+    if (!mv->b) {
+        free(mv);
+        return SB_ENOMEM;
+    }
+    memcpy(mv->b->data, p, len);
+    mv->b->len = len;
+    mv->len = len;
+    mv->rcv = *rcv;
+    int rc = sb_loop_post(sb_rt.workers[wid].loop, moved_run, moved_drop, mv);
+    if (rc != 0)
+        moved_drop(mv);
+    return rc;
+}
+
 static bool move_to_owner(struct sb_msg *m, const struct sb_rcv *rcv, struct sb_buf *buf,
                           uint32_t len)
 {
@@ -165,26 +187,9 @@ static bool move_to_owner(struct sb_msg *m, const struct sb_rcv *rcv, struct sb_
         return false;
     const struct sb_via *v = sb_msg_via1(m);
     int wid = v ? sb_branch_worker(v->branch) : -1;
-    if (wid < 0 || (unsigned)wid >= sb_rt.n_workers || (unsigned)wid == self->id ||
-        !sb_rt.workers[wid].loop)
+    if (wid < 0 || (unsigned)wid >= sb_rt.n_workers || (unsigned)wid == self->id)
         return false;
-    struct moved *mv = malloc(sizeof(*mv));
-    if (!mv)
-        return false;
-    mv->b = sb_buf_new(len);
-    if (!mv->b) {
-        free(mv);
-        return false;
-    }
-    memcpy(mv->b->data, buf->data, len);
-    mv->b->len = len;
-    mv->len = len;
-    mv->rcv = *rcv;
-    if (sb_loop_post(sb_rt.workers[wid].loop, moved_run, moved_drop, mv) != 0) {
-        moved_drop(mv);
-        return false;
-    }
-    return true;
+    return sb__fwd_move((unsigned)wid, rcv, buf->data, len) == 0;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -297,8 +302,8 @@ static void answer_from_copy(struct sb__fwd_state *st, const struct sb_rcv *rcv,
     size_t le = (size_t)(eol - buf) + 1, ml = 0;
     while (ls + ml < le && sb_is_token((unsigned char)buf[ls + ml]))
         ml++;
-    sb_str meth = ml && ls + ml < le && buf[ls + ml] == ' ' ? (sb_str){buf + ls, ml}
-                                                            : SB_STR("OPTIONS");
+    sb_str meth =
+        ml && ls + ml < le && buf[ls + ml] == ' ' ? (sb_str){buf + ls, ml} : SB_STR("OPTIONS");
     static const char uri[] = " sip:invalid SIP/2.0\r\n";
     size_t cap = meth.len + sizeof(uri) - 1 + (n - le);
     char *copy = sb_arena_alloc(&st->scratch, cap);

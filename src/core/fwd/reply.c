@@ -133,10 +133,24 @@ static bool in_msg(const struct sb_msg *m, const char *p)
 
 static bool sent_by_differs(const struct sb_via *v, const struct sb_rcv *rcv)
 {
+    sb_str host = sb__unbracket(v->host);
+    /* the common case, a sent-by written as the source address is, costs no address parse */
+    if (rcv->src_ip[0] && sb_str_eq(host, sb_str_cstr(rcv->src_ip)))
+        return false;
     struct sb_addr a;
-    if (sb_addr_set(&a, sb__unbracket(v->host), 0) < 0)
+    if (sb_addr_set(&a, host, 0) < 0)
         return true; /* a host name */
     return !sb_addr_ip_eq(&a, &rcv->src);
+}
+
+/* "<prefix><port>" in the message arena, without printf: this runs for every relayed request. */
+static sb_str port_text(struct sb_msg *m, const char *prefix, uint16_t port)
+{
+    char b[16];
+    size_t n = strlen(prefix);
+    memcpy(b, prefix, n);
+    n += sb_u64_to_dec(port, b + n);
+    return sb_msg_strdup(m, (sb_str){b, n});
 }
 
 bool sb__fwd_rport_done(const struct sb_msg *req)
@@ -169,25 +183,30 @@ int sb__fwd_via_fix(struct sb_msg *req, const struct sb_rcv *rcv, bool force_rpo
         if (v->has_rport && in_msg(req, v->rport.p)) {
             uint32_t off = (uint32_t)(v->rport.p - req->buf);
             if (v->rport.len == 0)
-                rc = sb_msg_lump_insert(req, off, sb_msg_printf(req, "=%u", port));
+                rc = sb_msg_lump_insert(req, off, port_text(req, "=", port));
             else
                 rc = sb_msg_lump_replace(req, (sb_span){off, (uint32_t)v->rport.len},
-                                         sb_msg_printf(req, "%u", port));
+                                         port_text(req, "", port));
         } else if (!v->has_rport) {
-            rc = sb_msg_lump_insert(req, end, sb_msg_printf(req, ";rport=%u", port));
+            rc = sb_msg_lump_insert(req, end, port_text(req, ";rport=", port));
         }
         st->vf_rport = true;
     }
     /* RFC3261-18.2.1: received when the sent-by is not the source; RFC3581-4: always with rport */
     if (rc == 0 && !st->vf_received && (st->vf_rport || sent_by_differs(v, rcv))) {
-        char ip[SB_IP_STRLEN];
-        sb_addr_ip(&rcv->src, ip);
+        /* the transport formatted the source already; a context built elsewhere may not have */
+        char ip[10 + SB_IP_STRLEN] = ";received=";
+        size_t n = rcv->src_ip[0] ? strlen(rcv->src_ip) : 0;
+        if (n)
+            memcpy(ip + 10, rcv->src_ip, n + 1);
+        else
+            n = sb_addr_ip(&rcv->src, ip + 10);
         if (v->received.p && in_msg(req, v->received.p))
             rc = sb_msg_lump_replace(
                 req, (sb_span){(uint32_t)(v->received.p - req->buf), (uint32_t)v->received.len},
-                sb_msg_strdup(req, sb_str_cstr(ip)));
+                sb_msg_strdup(req, (sb_str){ip + 10, n}));
         else
-            rc = sb_msg_lump_insert(req, end, sb_msg_printf(req, ";received=%s", ip));
+            rc = sb_msg_lump_insert(req, end, sb_msg_strdup(req, (sb_str){ip, 10 + n}));
         st->vf_received = true;
     }
     return rc;

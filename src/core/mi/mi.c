@@ -146,8 +146,8 @@ const struct sb_mi_cmd *sb_mi_find(sb_str name, const char **owner)
         if (!hit && colon > 0) {
             sb_str mod = {name.p, (size_t)colon};
             sb_str rest = {name.p + colon + 1, name.len - (size_t)colon - 1};
-            hit = sb_str_eq(mod, sb_str_cstr(cmds[i].owner)) &&
-                  sb_str_eq(rest, sb_str_cstr(c->name));
+            hit =
+                sb_str_eq(mod, sb_str_cstr(cmds[i].owner)) && sb_str_eq(rest, sb_str_cstr(c->name));
         }
         if (hit) {
             if (owner)
@@ -193,7 +193,8 @@ static const struct sb_mi_recipe *pick_recipe(const struct sb_mi_cmd *cmd, json_
             const char *key;
             json_t *v;
             bool all = true;
-            json_object_foreach(params, key, v) {
+            json_object_foreach(params, key, v)
+            {
                 if (!recipe_has(r, key)) {
                     all = false;
                     break;
@@ -246,8 +247,8 @@ static json_t *error_reply(json_t *id, int code, const char *msg, json_t *data)
     json_t *err = json_pack("{s:i, s:s}", "code", code, "message", msg);
     if (err && data)
         json_object_set(err, "data", data);
-    return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "error", err,
-                     "id", id ? id : json_null());
+    return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "error", err, "id",
+                     id ? id : json_null());
 }
 
 static json_t *handle_one(json_t *req)
@@ -258,12 +259,10 @@ static json_t *handle_one(json_t *req)
     json_t *ver = json_object_get(req, "jsonrpc");
     json_t *method = json_object_get(req, "method");
     json_t *params = json_object_get(req, "params");
-    if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id) &&
-        !json_is_real(id))
+    if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id) && !json_is_real(id))
         return error_reply(NULL, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
     if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 ||
-        !json_is_string(method) ||
-        (params && !json_is_array(params) && !json_is_object(params)))
+        !json_is_string(method) || (params && !json_is_array(params) && !json_is_object(params)))
         return error_reply(id, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
 
     struct sb_mi_call c;
@@ -293,7 +292,8 @@ json_t *sb_mi_handle_json(json_t *req)
     json_t *out = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(req, i, r) {
+    json_array_foreach(req, i, r)
+    {
         json_t *one = handle_one(r);
         if (one)
             json_array_append_new(out, one);
@@ -309,7 +309,7 @@ char *sb_mi_handle(const char *req, size_t len)
 {
     json_error_t jerr;
     json_t *reply;
-    json_t *in = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *in = json_loadb(req, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!in)
         reply = error_reply(NULL, SB_MI_PARSE_ERROR, "Parse error", NULL);
     else

@@ -39,8 +39,9 @@ static void ps_on_worker(unsigned worker, void *arg)
 
 static void ps_add(json_t *list, int pid, const char *type)
 {
-    json_array_append_new(list, json_pack("{s:I, s:i, s:s}", "ID", (json_int_t)json_array_size(list),
-                                          "PID", pid, "Type", type));
+    json_array_append_new(list,
+                          json_pack("{s:I, s:i, s:s}", "ID", (json_int_t)json_array_size(list),
+                                    "PID", pid, "Type", type));
 }
 
 static json_t *mi_ps(struct sb_mi_call *c)
@@ -130,8 +131,8 @@ static json_t *mi_help(struct sb_mi_call *c)
             json_array_append_new(ps, json_string(cmd->recipes[i].params[k]));
         json_array_append_new(recipes, ps);
     }
-    json_t *o = json_pack("{s:s, s:s, s:o}", "Help", cmd->help ? cmd->help : "",
-                          "Exported by", owner, "Params", recipes);
+    json_t *o = json_pack("{s:s, s:s, s:o}", "Help", cmd->help ? cmd->help : "", "Exported by",
+                          owner, "Params", recipes);
     if (o && cmd->alias)
         json_object_set_new(o, "Alias", json_string(cmd->alias));
     return o;
@@ -195,7 +196,8 @@ static int for_selected(struct sb_mi_call *c, void (*each)(sb_stat_t id, json_t 
     }
     size_t i;
     json_t *v;
-    json_array_foreach(sel, i, v) {
+    json_array_foreach(sel, i, v)
+    {
         if (!json_is_string(v)) {
             json_decref(sel);
             return -1;
@@ -203,7 +205,8 @@ static int for_selected(struct sb_mi_call *c, void (*each)(sb_stat_t id, json_t 
     }
     int n = 0;
     for (sb_stat_t id = 1; id <= sb_stat_count(); id++) {
-        json_array_foreach(sel, i, v) {
+        json_array_foreach(sel, i, v)
+        {
             if (stat_matches(id, json_string_value(v))) {
                 each(id, acc);
                 n++;
@@ -339,8 +342,7 @@ static json_t *mi_mem_info(struct sb_mi_call *c)
                      (json_int_t)rss, "VmSize", (json_int_t)vsz, "Heap", "arena",
                      (json_int_t)mi.arena, "mmap", (json_int_t)mi.hblkhd, "in_use",
                      (json_int_t)(mi.uordblks + mi.hblkhd), "free", (json_int_t)mi.fordblks,
-                     "free_chunks", (json_int_t)mi.ordblks, "releasable",
-                     (json_int_t)mi.keepcost);
+                     "free_chunks", (json_int_t)mi.ordblks, "releasable", (json_int_t)mi.keepcost);
 }
 
 static json_t *mi_list_tcp_conns(struct sb_mi_call *c)
@@ -352,7 +354,10 @@ static json_t *mi_list_tcp_conns(struct sb_mi_call *c)
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-#define NO_PARAMS {NULL}
+#define NO_PARAMS                                                                                  \
+    {                                                                                              \
+        NULL                                                                                       \
+    }
 
 const struct sb_mi_cmd sb__mi_core_cmds[] = {
     {.name = "ps",

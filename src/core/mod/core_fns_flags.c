@@ -198,3 +198,13 @@ sb_res sb__cf_isbflagset(struct sb_sctx *ctx, const struct sb_arg *a)
 {
     return bflag(ctx, a, F_TEST);
 }
+
+int sb_mflag_bit(sb_str name, bool create)
+{
+    return sb__flag_bit(SB__FLAG_MSG, name, create);
+}
+
+int sb_bflag_bit(sb_str name, bool create)
+{
+    return sb__flag_bit(SB__FLAG_BRANCH, name, create);
+}

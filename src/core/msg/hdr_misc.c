@@ -104,6 +104,14 @@ int sb_cseq_parse(sb_str in, struct sb_cseq *out)
     return 0;
 }
 
+/* End of the run of word characters from p[i]. */
+static inline size_t word_end(const char *p, size_t i, size_t n)
+{
+    while (i < n && sb_is_word((unsigned char)p[i]))
+        i++;
+    return i;
+}
+
 int sb_callid_parse(sb_str in, sb_str *out)
 {
     in = trim_lws(in);
@@ -111,14 +119,12 @@ int sb_callid_parse(sb_str in, sb_str *out)
     size_t n = in.len, i = 0;
 
     /* RFC3261-25.1: callid = word [ "@" word ]; '@' is not a word character */
-    while (i < n && sb_is_word((unsigned char)p[i]))
-        i++;
+    i = word_end(p, i, n);
     if (i == 0)
         return SB_EPARSE;
     if (i < n && p[i] == '@') {
         size_t w = ++i;
-        while (i < n && sb_is_word((unsigned char)p[i]))
-            i++;
+        i = word_end(p, i, n);
         if (i == w)
             return SB_EPARSE;
     }

@@ -241,13 +241,23 @@ const char *sb_method_name(uint32_t id)
 
 uint8_t sb_proto_lookup(sb_str name)
 {
-    static const struct {
-        const char *lc;
-        uint8_t proto;
-    } protos[] = {{"udp", SB_PROTO_UDP},   {"tcp", SB_PROTO_TCP}, {"tls", SB_PROTO_TLS},
-                  {"sctp", SB_PROTO_SCTP}, {"ws", SB_PROTO_WS},   {"wss", SB_PROTO_WSS}};
-    for (size_t i = 0; i < SB_ARRAY_LEN(protos); i++)
-        if (sb_str_caseeq_lit(name, protos[i].lc))
-            return protos[i].proto;
-    return SB_PROTO_OTHER;
+    /* Every name is two to four letters: OR-ing 0x20 into each byte maps only the two cases of a
+     * letter onto its lower case, so one word compare per name is a case-insensitive compare. */
+#define W(a, b, c, d)                                                                              \
+    ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+    if (name.len < 2 || name.len > 4)
+        return SB_PROTO_OTHER;
+    uint32_t key = 0;
+    for (size_t k = 0; k < name.len; k++)
+        key |= ((uint32_t)(unsigned char)name.p[k] | 0x20u) << (8 * k);
+    switch (key) {
+    case W('u', 'd', 'p', 0): return SB_PROTO_UDP;
+    case W('t', 'c', 'p', 0): return SB_PROTO_TCP;
+    case W('t', 'l', 's', 0): return SB_PROTO_TLS;
+    case W('s', 'c', 't', 'p'): return SB_PROTO_SCTP;
+    case W('w', 's', 0, 0): return SB_PROTO_WS;
+    case W('w', 's', 's', 0): return SB_PROTO_WSS;
+    default: return SB_PROTO_OTHER;
+    }
+#undef W
 }

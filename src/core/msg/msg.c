@@ -7,6 +7,8 @@
 #include "sb/msg.h"
 #include "sb/uri.h"
 
+#include "msg_scan.h"
+
 const struct sb_msg_limits sb_msg_limits_default = {
     .max_size = 65535,
     .max_headers = 512,
@@ -287,6 +289,8 @@ hdr_add(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1, uint1
         else if (hdr_unfold(m, h) != 0)
             return m->err.code;
     }
+    if (SB_UNLIKELY(flags & SB_HDRF_REPEATED))
+        return 0;
     uint16_t t = h->type;
     if (m->last[t])
         m->hdrs[m->last[t] - 1].next = (uint16_t)(idx + 1);
@@ -302,6 +306,28 @@ static const uint8_t list_class[256] = {
     [','] = LS_COMMA, ['"'] = LS_QUOTE, ['<'] = LS_LT, ['>'] = LS_GT, ['('] = LS_LP, [')'] = LS_RP,
 };
 
+/* The first byte from <k> that may matter to the list split: every such byte lies in '"'..'>',
+ * while the letters and spaces that fill token lists (Allow, Supported) do not, so they are
+ * passed eight at a time. Near the end it returns <k> and the caller looks at each byte. */
+static inline size_t list_candidate(const char *b, size_t k, size_t v1)
+{
+#if SB__SWAR
+    while (v1 - k >= 8) {
+        uint64_t v;
+        memcpy(&v, b + k, 8);
+        uint64_t x = v & ~SB__HIGH;
+        uint64_t c = (x + SB__ONES * (0x80 - '"')) & ~(x + SB__ONES * (0x7f - '>')) & SB__HIGH & ~v;
+        if (c)
+            return k + (size_t)(__builtin_ctzll(c) >> 3);
+        k += 8;
+    }
+#else
+    (void)b;
+    (void)v1;
+#endif
+    return k;
+}
+
 /* Split a comma-list field value [v0, v1) into entries. Commas inside quoted strings, <...> and
  * (comments) do not separate values. */
 static int hdr_add_list(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1,
@@ -314,8 +340,11 @@ static int hdr_add_list(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, 
     int angle = 0, paren = 0;
     uint16_t first = SB_HDRF_LIST_FIRST;
     for (size_t k = v0; k < v1; k++) {
+        k = list_candidate(b, k, v1);
+        if (k == v1)
+            break;
         unsigned cls = list_class[(unsigned char)b[k]];
-        if (SB_LIKELY(cls == 0))
+        if (cls == 0)
             continue;
         switch (cls) {
         case LS_QUOTE:
@@ -422,8 +451,10 @@ static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
     if (SB_UNLIKELY((info->flags & SB_HDRI_SINGLE) && m->first[tmpl.type])) {
         /* RFC 4475 §3.3.8: several values for a single-value field. The rest of the section is
          * still readable and still indexed, so that a 400 can copy From, To, Call-ID and CSeq
-         * even when they come after the duplicate. */
+         * even when they come after the duplicate; the repeated value stays out of its type's
+         * chain, so that the reply copies the first one. */
         msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, &tmpl, n0, "duplicate");
+        fold |= SB_HDRF_REPEATED;
     }
     int rc = (info->flags & SB_HDRI_LIST) ? hdr_add_list(m, &tmpl, v0, v1, fold)
                                           : hdr_add(m, &tmpl, v0, v1, fold);
@@ -436,8 +467,19 @@ static int parse_clen(struct sb_msg *m)
     if (!h)
         return 0;
     sb_str v = sb_msg_hdr_value(m, h);
-    if (sb_str_to_u32(v, &m->clen) != 0) /* RFC 4475 §3.1.2.3: a negative value is an error */
+    /* RFC3261-20.14: 1*DIGIT, within 32 bits (leading zeros allowed). RFC 4475 §3.1.2.3: a
+     * negative value is an error. */
+    uint64_t clen = 0;
+    for (size_t k = 0; k < v.len; k++) {
+        unsigned d = (unsigned char)v.p[k] - '0';
+        if (d > 9)
+            return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, h, h->value.off, "bad");
+        if (clen <= UINT32_MAX)
+            clen = clen * 10 + d;
+    }
+    if (v.len == 0 || clen > UINT32_MAX)
         return msg_fail(m, SB_EPARSE, SB_MSG_ERRP_HEADER, h, h->value.off, "bad");
+    m->clen = (uint32_t)clen;
     m->has_clen = true;
     return 0;
 }

@@ -4,6 +4,8 @@
 #include "sb/base.h"
 #include "sb/uri.h"
 
+#include "msg_scan.h"
+
 /* Character classes of the URI components; '%' is in none of them (escapes are checked apart). */
 enum {
     UC_USER = 1 << 0,   /* RFC3261-25.1: unreserved / user-unreserved */
@@ -162,11 +164,11 @@ static size_t parse_hostname(const char *p, size_t i, size_t n, struct sb_uri *o
     unsigned seen = 0, dots = 0;
 
     for (; i < n; i++) {
+        i = sb__alnum_run(p, i, n, &seen);
+        if (i == n)
+            break;
         unsigned char c = (unsigned char)p[i];
-        unsigned k = sb_ctype[c] & (SB_CC_ALPHA | SB_CC_DIGIT);
-        if (SB_LIKELY(k)) {
-            seen |= k;
-        } else if (c == '.') {
+        if (c == '.') {
             /* RFC3261-25.1: domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum */
             if (i == label0 || p[i - 1] == '-')
                 return BAD;

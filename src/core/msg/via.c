@@ -231,11 +231,13 @@ static int parse_sent_by(const char *p, size_t n, size_t *pos, struct sb_via *ou
     if (j < n && p[j] == ':') {
         j = skip_sws(p, j + 1, n);
         size_t d0 = j;
-        while (j < n && sb_is_digit((unsigned char)p[j]))
-            j++;
-        uint64_t port;
+        uint32_t port = 0;
+        /* RFC3261-25.1: port = 1*DIGIT, and it must fit in 16 bits; leading zeros are allowed */
+        for (; j < n && sb_is_digit((unsigned char)p[j]); j++)
+            if (port <= 65535)
+                port = port * 10 + (uint32_t)(p[j] - '0');
         out->port = (sb_str){p + d0, j - d0};
-        if (sb_str_to_u64(out->port, 65535, &port) != 0)
+        if (j == d0 || port > 65535)
             return SB_EPARSE;
         out->port_no = (uint16_t)port;
         *pos = j;

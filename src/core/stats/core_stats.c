@@ -145,8 +145,8 @@ static int64_t shm_max_used(void)
     static int64_t peak;
     int64_t u = shm_used();
     int64_t p = __atomic_load_n(&peak, __ATOMIC_RELAXED);
-    while (u > p && !__atomic_compare_exchange_n(&peak, &p, u, false, __ATOMIC_RELAXED,
-                                                 __ATOMIC_RELAXED)) {
+    while (u > p &&
+           !__atomic_compare_exchange_n(&peak, &p, u, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
     return u > p ? u : p;
 }

@@ -444,9 +444,11 @@ static void process(struct tp_conn *c)
             continue;
         }
         /* A peer dripping a header byte by byte must not make us rescan it on every read: the
-         * framer's answer cannot change before a line ends (a blank line, too, ends in LF). */
+         * framer's answer cannot change before a line ends (a blank line, too, ends in LF) or
+         * before the first byte after a line end shows whether that line is folded (a bad
+         * Content-Length is known then). */
         if (off == 0 && c->framed_len && c->framed_len < n && !c->in_body &&
-            !memchr(p + c->framed_len, '\n', n - c->framed_len))
+            !memchr(p + c->framed_len - 1, '\n', n - c->framed_len + 1))
             break;
         long m = sb_msg_frame(p, n, NULL);
         if (m == SB_EAGAIN) {

@@ -278,6 +278,8 @@ static void tx_free(struct sb_tx *t)
         uac_remove(t->br[i]);
         sb__tx_branch_free(t->br[i]);
     }
+    if (t->in_xidx)
+        sb__tx_xidx_del(t->xkey, sb_worker_self ? sb_worker_self->id : 0);
     if (tw->cur_tx == t)
         tw->cur_tx = NULL;
     if (t->last_reply)
@@ -337,13 +339,26 @@ static const char *reason_line(struct sb_msg *cancel, struct sb_wbuf *w)
     return w->err ? NULL : w->p;
 }
 
+/* A CANCEL or ACK whose INVITE transaction lives on another worker goes there. */
+static bool move_to_owner(struct sb_msg *req, const struct sb_rcv *rcv)
+{
+    struct sb_worker *self = sb_worker_self;
+    if (!self || sb_rt.n_workers < 2 || !rcv)
+        return false;
+    int w = sb__tx_xidx_find(sb__tx_xkey(req), self->id);
+    return w >= 0 && sb__fwd_move((unsigned)w, rcv, req->buf, req->len) == 0;
+}
+
 int sb_tx_on_request(struct sb_msg *req, const struct sb_rcv *rcv)
 {
     struct tx_worker *tw = sb__tx_worker();
     if (!tw)
         return 0;
+    bool hop = req->method_id == SB_METHOD_CANCEL || req->method_id == SB_METHOD_ACK;
     if (req->method_id == SB_METHOD_CANCEL) {
         struct sb_tx *t = sb__tx_uas_find(req, SB_METHOD_INVITE);
+        if (!t && hop && move_to_owner(req, rcv))
+            return 1;
         if (!t || t->is_local)
             return 0;
         /* RFC3261-16.10: answer the CANCEL at once (200, our tag), then cancel the branches */
@@ -367,6 +382,8 @@ int sb_tx_on_request(struct sb_msg *req, const struct sb_rcv *rcv)
         return 1;
     }
     struct sb_tx *t = sb__tx_uas_find(req, 0);
+    if (!t && hop && move_to_owner(req, rcv))
+        return 1;
     if (!t || t->is_local)
         return 0;
     if (req->method_id == SB_METHOD_ACK) {
@@ -385,7 +402,8 @@ int sb_tx_on_request(struct sb_msg *req, const struct sb_rcv *rcv)
     }
     /* RFC3261-17.2.1 / 17.2.2: a retransmission gets the last reply again, or nothing */
     TX_COUNT(tw, retrans_req);
-    if (t->last_reply)
+    /* RFC6026-7.1: in Accepted the 2xx is the UAS's to retransmit, not ours */
+    if (t->last_reply && t->uas_state != UAS_ACCEPTED)
         sb__tx_send(&t->reply_dest, t->last_reply->data, t->last_reply->len);
     return 1;
 }
@@ -486,6 +504,11 @@ int sb_tx_new(struct sb_sctx *ctx)
     }
     tw->pend_seq = 0;
     sb__tx_uas_insert(t);
+    if (t->is_invite && sb_worker_self && sb_rt.n_workers > 1) {
+        t->xkey = sb__tx_xkey(m);
+        t->in_xidx = true;
+        sb__tx_xidx_add(t->xkey, sb_worker_self->id);
+    }
     tw->cur_tx = t;
     tw->cur_seq = ctx->rs->seq;
     TX_COUNT(tw, uas_transactions);
@@ -541,7 +564,8 @@ int sb_tx_set_timeout(struct sb_sctx *ctx, bool inv, int seconds)
     struct tx_worker *tw = sb__tx_worker();
     if (!tw || !ctx->rs || seconds < 0)
         return SB_EINVAL;
-    int ms = seconds ? seconds * 1000 : (inv ? sb_tx_conf.fr_inv_timeout : sb_tx_conf.fr_timeout) * 1000;
+    int ms =
+        seconds ? seconds * 1000 : (inv ? sb_tx_conf.fr_inv_timeout : sb_tx_conf.fr_timeout) * 1000;
     struct sb_tx *t = sb_tx_of(ctx);
     if (t) {
         *(inv ? &t->fr_inv_ms : &t->fr_ms) = ms;
@@ -704,7 +728,8 @@ int sb_tx_relay(struct sb_sctx *ctx, unsigned flags)
     ctx->rs->forwarded = ok > 0;
     if (ok == 0) {
         if (!t->in_failure && !t->no_auto_477 && t->status < 200)
-            sb__tx_local_reply(t, 477, SB_STR("Unfortunately error on sending to next hop occurred"),
+            sb__tx_local_reply(t, 477,
+                               SB_STR("Unfortunately error on sending to next hop occurred"),
                                SB_STR_NULL, SB_STR_NULL, SB_STR_NULL);
         return last_err;
     }

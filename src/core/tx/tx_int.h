@@ -33,30 +33,30 @@ struct tx_dnsw; /* a branch waiting for the resolver */
 struct tx_branch {
     struct sb_tx *tx;
     int idx;
-    uint8_t state;   /* enum tx_uac_state */
+    uint8_t state; /* enum tx_uac_state */
     bool is_reliable;
-    bool got_prov;       /* a provisional reply arrived: a CANCEL may go */
-    bool cancel_wanted;  /* cancel as soon as a provisional arrives */
+    bool got_prov;      /* a provisional reply arrived: a CANCEL may go */
+    bool cancel_wanted; /* cancel as soon as a provisional arrives */
     bool cancel_sent;
-    bool local_timeout;  /* the final is our 408 */
-    bool replied;        /* a final reply exists (code) */
-    int code;            /* last reply code, 0 none */
-    char *ruri;          /* R-URI of this branch (heap, NUL-terminated) */
-    char *duri;          /* destination URI when not the R-URI (heap) or NULL */
-    struct sb_msg *reply; /* the final reply kept for selection (owned), or NULL */
-    struct sb_buf *req;   /* what we sent, for retransmissions */
+    bool local_timeout;    /* the final is our 408 */
+    bool replied;          /* a final reply exists (code) */
+    int code;              /* last reply code, 0 none */
+    char *ruri;            /* R-URI of this branch (heap, NUL-terminated) */
+    char *duri;            /* destination URI when not the R-URI (heap) or NULL */
+    struct sb_msg *reply;  /* the final reply kept for selection (owned), or NULL */
+    struct sb_buf *req;    /* what we sent, for retransmissions */
     struct sb_buf *cancel; /* the CANCEL we sent, for its retransmissions */
     struct sb_dest dest;
     uint32_t bflags;
     char branch[SB_BRANCH_LEN + 1];
     struct tx_dnsw *dnsw;
-    struct sb_timer retr;     /* Timer A / E */
+    struct sb_timer retr; /* Timer A / E */
     uint64_t retr_ms;
-    struct sb_timer fr;       /* Timer B / F / fr_timeout / fr_inv_timeout (C) */
-    struct sb_timer cretr;    /* retransmissions of our CANCEL over UDP */
+    struct sb_timer fr;    /* Timer B / F / fr_timeout / fr_inv_timeout (C) */
+    struct sb_timer cretr; /* retransmissions of our CANCEL over UDP */
     uint64_t cretr_ms;
-    struct sb_timer wait;     /* Timer D / K */
-    struct tx_branch *hnext;  /* client hash chain */
+    struct sb_timer wait;    /* Timer D / K */
+    struct tx_branch *hnext; /* client hash chain */
 };
 
 struct sb_tx {
@@ -66,38 +66,40 @@ struct sb_tx {
     uint64_t key;        /* branch keys derive from it */
     bool in_table;
     bool is_invite;
-    bool is_local;       /* a request we originated (no server side) */
-    bool rfc3261;        /* matched by branch, else RFC 2543 rules */
+    bool is_local; /* a request we originated (no server side) */
+    bool rfc3261;  /* matched by branch, else RFC 2543 rules */
     bool cancelled;
-    bool local_replied;  /* the last final reply sent upstream was ours */
-    bool in_failure;     /* a failure route is running */
-    bool in_script;      /* the request route still runs on it: do not finish yet */
-    bool final_pending;  /* all branches done while the script ran: decide when it returns */
+    bool local_replied; /* the last final reply sent upstream was ours */
+    bool in_failure;    /* a failure route is running */
+    bool in_script;     /* the request route still runs on it: do not finish yet */
+    bool final_pending; /* all branches done while the script ran: decide when it returns */
     bool no_auto_477;
     bool deleting;
-    uint8_t uas_state;   /* enum tx_uas_state */
-    int status;          /* last reply code sent upstream, 0 none */
-    struct sb_msg *req;  /* the request (owned) */
-    struct sb_rcv rcv;   /* where it came from (peer refilled to point at itself) */
+    bool in_xidx;        /* registered in the cross-worker index under <xkey> */
+    uint64_t xkey;
+    uint8_t uas_state;         /* enum tx_uas_state */
+    int status;                /* last reply code sent upstream, 0 none */
+    struct sb_msg *req;        /* the request (owned) */
+    struct sb_rcv rcv;         /* where it came from (peer refilled to point at itself) */
     struct sb_dest reply_dest; /* where replies go (RFC 3261 §18.2.2), fixed at creation */
     bool reply_dest_ok;
-    struct sb_route_state rs;  /* routing state of the request route (strings in req's arena) */
+    struct sb_route_state rs; /* routing state of the request route (strings in req's arena) */
     struct sb_avps *avps;
     char to_tag[24];
     struct sb_buf *last_reply; /* for retransmissions of the request */
-    struct sb_timer g;    /* Timer G: the final reply again over UDP */
+    struct sb_timer g;         /* Timer G: the final reply again over UDP */
     uint64_t g_ms;
-    struct sb_timer wait; /* H / I / J / wt_timer, then the transaction goes */
+    struct sb_timer wait;                /* H / I / J / wt_timer, then the transaction goes */
     int on_failure, on_reply, on_branch; /* route indexes, -1 none */
     int fr_ms, fr_inv_ms;
-    char *add_hdrs;       /* t_add_hdrs, heap */
+    char *add_hdrs; /* t_add_hdrs, heap */
     size_t add_hdrs_len;
-    char *cancel_reason;  /* Reason line for the branch CANCELs, heap */
+    char *cancel_reason; /* Reason line for the branch CANCELs, heap */
     struct tx_branch *br[TX_MAX_BRANCHES];
     unsigned n_br;
-    unsigned n_br_done;   /* branches already considered by a failure route */
-    int cur_branch;       /* the branch a route runs for, -1 */
-    int cur_code;         /* the reply code a route runs for */
+    unsigned n_br_done; /* branches already considered by a failure route */
+    int cur_branch;     /* the branch a route runs for, -1 */
+    int cur_code;       /* the reply code a route runs for */
     struct sb_msg *cur_reply;
     sb_tx_uac_cb uac_cb;
     void *uac_arg;
@@ -131,6 +133,13 @@ struct tx_branch *sb__tx_uac_find(sb_str branch);
 /* The server transaction <m> belongs to (RFC 3261 §17.2.3); <as_method>: match as if the method
  * were this one (CANCEL looks for its INVITE); 0: the request's own (ACK matches INVITE). */
 struct sb_tx *sb__tx_uas_find(struct sb_msg *m, uint32_t as_method);
+
+/* cross-worker index of INVITE server transactions (tx_xidx.c) */
+uint64_t sb__tx_xkey(struct sb_msg *m);
+void sb__tx_xidx_add(uint64_t key, unsigned worker);
+void sb__tx_xidx_del(uint64_t key, unsigned worker);
+/* A worker other than <not_worker> holding <key>, or -1. */
+int sb__tx_xidx_find(uint64_t key, unsigned not_worker);
 
 /* lifetime */
 struct sb_tx *sb__tx_alloc(void);

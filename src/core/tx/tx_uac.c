@@ -50,7 +50,7 @@ void sb__tx_branch_free(struct tx_branch *b)
 
 /* ---- routes on the transaction ------------------------------------------------------------- */
 
-static unsigned route_depth;
+static _Thread_local unsigned route_depth;
 
 sb_res sb__tx_run_route(struct sb_tx *t, uint32_t type, int idx, struct sb_msg *reply)
 {
@@ -99,7 +99,8 @@ static struct sb_buf *build_hop(struct tx_branch *b, const char *method, struct 
     const struct sb_cseq *cs = sb_msg_cseq(&sent);
     struct sb_hdr *via = sb_msg_hdr_first(&sent, SB_HDR_VIA);
     struct sb_hdr *from = sb_msg_hdr_first(&sent, SB_HDR_FROM);
-    struct sb_hdr *to = reply ? sb_msg_hdr_first(reply, SB_HDR_TO) : sb_msg_hdr_first(&sent, SB_HDR_TO);
+    struct sb_hdr *to =
+        reply ? sb_msg_hdr_first(reply, SB_HDR_TO) : sb_msg_hdr_first(&sent, SB_HDR_TO);
     struct sb_hdr *cid = sb_msg_hdr_first(&sent, SB_HDR_CALL_ID);
     if (!cs || !via || !from || !to || !cid)
         goto done;
@@ -153,7 +154,8 @@ static void cancel_retr(struct sb_timer *tm)
         return;
     sb__tx_send(&b->dest, b->cancel->data, b->cancel->len);
     b->cretr_ms *= 2;
-    uint64_t next = b->cretr_ms < (uint64_t)sb_tx_conf.t2_ms ? b->cretr_ms : (uint64_t)sb_tx_conf.t2_ms;
+    uint64_t next =
+        b->cretr_ms < (uint64_t)sb_tx_conf.t2_ms ? b->cretr_ms : (uint64_t)sb_tx_conf.t2_ms;
     sb_timer_start(l, &b->cretr, next);
 }
 
@@ -321,7 +323,8 @@ static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, ui
     struct sb_tx *t = b->tx;
     int rc = SB_ENOENT;
     for (unsigned i = 0; i < res->n; i++) {
-        struct sb_dest d = {.proto = proto ? proto : (res->t[i].proto ? res->t[i].proto : SB_PROTO_UDP),
+        struct sb_dest d = {.proto =
+                                proto ? proto : (res->t[i].proto ? res->t[i].proto : SB_PROTO_UDP),
                             .to = res->t[i].addr};
         d.sock = pick_sock(t->rs.send_sock, t->rcv.sock, d.proto, &d.to);
         if (!d.sock)
@@ -538,8 +541,6 @@ void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct
     }
     if (code < 300) {
         if (t->is_local) {
-            b->reply = NULL;
-            sb__tx_check_done(t);
             if (t->uac_cb) {
                 sb_tx_uac_cb cb = t->uac_cb;
                 t->uac_cb = NULL;

@@ -70,7 +70,8 @@ int sb__tx_send_upstream(struct sb_tx *t, int code, struct sb_buf *b, bool local
     /* RFC3261-16.7 step 10: a final reply ends the other branches */
     if (has_pending_branch(t)) {
         if (code < 300)
-            sb__tx_cancel_all(t, SB_STR("Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"));
+            sb__tx_cancel_all(
+                t, SB_STR("Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"));
         else
             sb__tx_cancel_all(t, SB_STR_NULL);
         t->cancelled = false; /* not cancelled by the caller */

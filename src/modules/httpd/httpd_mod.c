@@ -61,8 +61,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct sb_http_res
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)cls;
     (void)version;
@@ -148,11 +148,10 @@ static int httpd_init(void)
         SB_ERR("httpd: ip '%s' is not an IPv4 or IPv6 address", conf.ip);
         return SB_EINVAL;
     }
-    daemon_h = MHD_start_daemon(flags, (uint16_t)conf.port, NULL, NULL, on_request, NULL,
-                                MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
-                                (unsigned)POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-                                (unsigned)CONN_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                                NULL, MHD_OPTION_END);
+    daemon_h = MHD_start_daemon(
+        flags, (uint16_t)conf.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONN_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!daemon_h) {
         SB_ERR("httpd: cannot listen on %s:%d", conf.ip, conf.port);
         return SB_EINVAL;

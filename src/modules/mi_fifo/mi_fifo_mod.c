@@ -20,11 +20,11 @@
 #include "sb/mi.h"
 #include "sb/mod-t.h"
 
-#define BUF_MAX          (256u * 1024)
-#define PARTIAL_WAIT_MS  1000 /* an incomplete request is dropped after this much silence */
-#define REPLY_OPEN_MS    1000 /* how long the client may take to open its reply FIFO */
-#define REPLY_WRITE_MS   2000
-#define REPLY_NAME_MAX   128
+#define BUF_MAX         (256u * 1024)
+#define PARTIAL_WAIT_MS 1000 /* an incomplete request is dropped after this much silence */
+#define REPLY_OPEN_MS   1000 /* how long the client may take to open its reply FIFO */
+#define REPLY_WRITE_MS  2000
+#define REPLY_NAME_MAX  128
 
 static struct {
     char *fifo_name;
@@ -192,8 +192,8 @@ static bool process_buffer(void)
     size_t pos = 0;
     bool partial = false;
     while (pos < st.len) {
-        while (pos < st.len && (st.buf[pos] == '\n' || st.buf[pos] == '\r' ||
-                                st.buf[pos] == ' ' || st.buf[pos] == '\t'))
+        while (pos < st.len && (st.buf[pos] == '\n' || st.buf[pos] == '\r' || st.buf[pos] == ' ' ||
+                                st.buf[pos] == '\t'))
             pos++;
         if (pos == st.len)
             break;
@@ -266,7 +266,8 @@ static void *fifo_main(void *arg)
     sb_mi_thread_register("MI FIFO");
     bool waiting = false;
     for (;;) {
-        struct pollfd p[2] = {{.fd = st.fd, .events = POLLIN}, {.fd = st.stop_fd, .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = st.fd, .events = POLLIN},
+                              {.fd = st.stop_fd, .events = POLLIN}};
         int n = poll(p, 2, waiting ? PARTIAL_WAIT_MS : -1);
         if (n < 0 && errno == EINTR)
             continue;

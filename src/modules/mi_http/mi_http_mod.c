@@ -95,7 +95,8 @@ static const char *const deps[] = {"httpd", NULL};
 static const struct sb_mod_param params[] = {
     {.name = "root", .type = SB_MP_STR, .offset = offsetof(__typeof__(conf), root)},
     {.name = "auth_user", .type = SB_MP_STR, .offset = offsetof(__typeof__(conf), auth_user)},
-    {.name = "auth_password", .type = SB_MP_STR,
+    {.name = "auth_password",
+     .type = SB_MP_STR,
      .offset = offsetof(__typeof__(conf), auth_password)},
     {.name = NULL},
 };

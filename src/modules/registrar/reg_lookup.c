@@ -58,8 +58,7 @@ static int add_branches(struct sb_sctx *ctx, struct sb_ul_contact **v, unsigned 
 {
     struct sb_route_state *rs = ctx->rs;
     struct sb_msg *m = ctx->msg;
-    unsigned room = SB_MAX_BRANCHES - 1 > rs->n_branches ? SB_MAX_BRANCHES - 1 - rs->n_branches
-                                                          : 0;
+    unsigned room = SB_MAX_BRANCHES - 1 > rs->n_branches ? SB_MAX_BRANCHES - 1 - rs->n_branches : 0;
     if (n > room) {
         SB_WARN("registrar: %u contacts, only %u more branches allowed", n, room);
         n = room;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sb/avp.h"
 #include "sb/base.h"
 #include "sb/buf.h"
 #include "sb/fwd.h"
@@ -292,13 +293,18 @@ sb_res sb__reg_save(struct sb_sctx *ctx, struct sb_ul_domain *d, const struct re
     }
     uint32_t cflags = ctx->rs ? ctx->rs->bflags : 0;
     char rbuf[96], sbuf[96];
+    struct sb_val rv;
+    if (!received.len && sb__reg_conf.received_avp_id && ctx->avps &&
+        sb_avps_get(ctx->avps, sb__reg_conf.received_avp_id, 0, &rv) && rv.type == SB_VAL_STR &&
+        rv.s.len)
+        received = rv.s; /* nathelper's fix_nated_register() put the source URI there */
     if (!received.len && ctx->peer && (cflags & sb_ul_nat_bflag())) {
         /* behind NAT: reach the UA where its REGISTER came from */
         int k = snprintf(rbuf, sizeof(rbuf), "sip:%s%.*s%s:%u;transport=%s",
                          sb_str_chr(ctx->peer->src_ip, ':') >= 0 ? "[" : "",
                          SB_STR_ARG(ctx->peer->src_ip),
-                         sb_str_chr(ctx->peer->src_ip, ':') >= 0 ? "]" : "",
-                         ctx->peer->src_port, proto_name(ctx->peer->proto));
+                         sb_str_chr(ctx->peer->src_ip, ':') >= 0 ? "]" : "", ctx->peer->src_port,
+                         proto_name(ctx->peer->proto));
         received = (sb_str){rbuf, (size_t)k};
     }
     sb_str sock = SB_STR_NULL;
@@ -395,6 +401,7 @@ sb_res sb__reg_save(struct sb_sctx *ctx, struct sb_ul_domain *d, const struct re
             .instance = r->instance,
             .expires = now + r->exp,
             .cseq = cseq->num,
+            .flags = (fl->f & REG_SF_MEMORY_ONLY) ? SB_UL_FL_MEMORY_ONLY : 0,
             .cflags = cflags,
             .methods = methods,
             .reg_id = r->reg_id,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb/avp.h"
 #include "sb/base.h"
 #include "sb/diag.h"
 #include "sb/log.h"
@@ -16,7 +17,7 @@
 
 #define CONF_DEFAULTS                                                                              \
     {                                                                                              \
-        .default_expires = 3600, .min_expires = 60, .max_expires = 0, .default_q = -1,            \
+        .default_expires = 3600, .min_expires = 60, .max_expires = 0, .default_q = -1,             \
         .max_contacts = 0,                                                                         \
     }
 
@@ -31,6 +32,7 @@ static const struct sb_mod_param params[] = {
     {.name = "max_expires", .type = SB_MP_INT, .offset = offsetof(struct reg_conf, max_expires)},
     {.name = "default_q", .type = SB_MP_INT, .offset = offsetof(struct reg_conf, default_q)},
     {.name = "max_contacts", .type = SB_MP_INT, .offset = offsetof(struct reg_conf, max_contacts)},
+    {.name = "received_avp", .type = SB_MP_STR, .offset = offsetof(struct reg_conf, received_avp)},
     {.name = NULL},
 };
 
@@ -179,8 +181,8 @@ static int fix_flags(struct sb_fixup *fx, const struct sb_val *in, void **out, b
     sb_str bad = SB_STR_NULL;
     sb_str s = in->type == SB_VAL_STR ? in->s : SB_STR_NULL;
     if (sb__reg_flags_parse(s, is_save, fl, &bad) != 0) {
-        sb_diag_error(fx->diag, fx->file, fx->line, fx->col, "%s: unknown flag '%.*s'",
-                      fx->fn_name, SB_STR_ARG(bad));
+        sb_diag_error(fx->diag, fx->file, fx->line, fx->col, "%s: unknown flag '%.*s'", fx->fn_name,
+                      SB_STR_ARG(bad));
         free(fl);
         return SB_EINVAL;
     }
@@ -291,8 +293,8 @@ static sb_res w_is_contact_registered(struct sb_sctx *ctx, const struct sb_arg *
     struct sb_ul_txn t;
     sb_ul_begin(a[0].fixed, (sb_str){aor, (size_t)n}, &t);
     for (const struct sb_ul_contact *c = sb_ul_contacts(&t); c && !found; c = c->next)
-        found = (!want.len || sb_str_eq(c->uri, want)) &&
-                (!callid.len || sb_str_eq(c->callid, callid));
+        found =
+            (!want.len || sb_str_eq(c->uri, want)) && (!callid.len || sb_str_eq(c->callid, callid));
     sb_ul_end(&t);
     return found ? sb_res_true() : sb_res_false();
 }
@@ -344,6 +346,23 @@ static const struct sb_mod_fn fns[] = {
     {.name = NULL},
 };
 
+static int mod_init(void)
+{
+    const char *a = sb__reg_conf.received_avp;
+    sb__reg_conf.received_avp_id = 0;
+    if (!a || !*a)
+        return 0;
+    /* "$avp(name)", or a bare name */
+    sb_str n = sb_str_cstr(a);
+    if (n.len > 6 && !memcmp(n.p, "$avp(", 5) && n.p[n.len - 1] == ')')
+        n = (sb_str){n.p + 5, n.len - 6};
+    if (!n.len || sb_avp_id(n, &sb__reg_conf.received_avp_id) != 0) {
+        SB_ERR("registrar: received_avp '%s' is not an AVP", a);
+        return SB_EINVAL;
+    }
+    return 0;
+}
+
 static void mod_destroy(void)
 {
     sb__reg_conf = (struct reg_conf)CONF_DEFAULTS;
@@ -357,5 +376,6 @@ const struct sb_module sb_module_registrar = {
     .params = params,
     .fns = fns,
     .stats = stats,
+    .init = mod_init,
     .destroy = mod_destroy,
 };

@@ -12,10 +12,10 @@
 #include "sb/script.h"
 #include "sb/stats.h"
 
-#define MAX_DECL   128
-#define MAX_GROUPS 32
+#define MAX_DECL     128
+#define MAX_GROUPS   32
 #define NAME_MAX_LEN 127
-#define DYN_GROUP  "dynamic"
+#define DYN_GROUP    "dynamic"
 
 /* Filled by modparam while the configuration loads (control thread). */
 static struct {
@@ -102,8 +102,7 @@ static sb_stat_t create(sb_str full, uint32_t flags)
         return 0;
     }
     if (!group_allowed(g)) {
-        SB_ERR("statistics: group '" SB_STR_FMT "' is not declared in stat_groups",
-               SB_STR_ARG(g));
+        SB_ERR("statistics: group '" SB_STR_FMT "' is not declared in stat_groups", SB_STR_ARG(g));
         return 0;
     }
     memcpy(group, g.p, g.len);
@@ -178,8 +177,7 @@ static sb_res w_reset_stat(struct sb_sctx *ctx, const struct sb_arg *args)
     return sb_res_true();
 }
 
-static int pv_stat_get(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx,
-                       struct sb_val *out)
+static int pv_stat_get(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
 {
     (void)ctx;
     (void)idx;

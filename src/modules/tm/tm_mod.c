@@ -199,10 +199,10 @@ static sb_res w_flush_flags(struct sb_sctx *ctx, const struct sb_arg *args)
     return sb_tx_flush_flags(ctx) == 0 ? sb_res_true() : sb_res_false();
 }
 
-#define R_REQ SB_ROUTE_REQUEST
+#define R_REQ  SB_ROUTE_REQUEST
 #define R_FAIL SB_ROUTE_FAILURE
-#define R_RPL SB_ROUTE_ONREPLY
-#define R_BR SB_ROUTE_BRANCH
+#define R_RPL  SB_ROUTE_ONREPLY
+#define R_BR   SB_ROUTE_BRANCH
 
 static const struct sb_mod_fn fns[] = {
     {.name = "t_relay",
@@ -456,7 +456,10 @@ static void tm_exit_worker(unsigned worker)
     sb_tx_worker_exit();
 }
 
-#define P(n, f) {.name = n, .type = SB_MP_INT, .offset = offsetof(struct tm_conf, f)}
+#define P(n, f)                                                                                    \
+    {                                                                                              \
+        .name = n, .type = SB_MP_INT, .offset = offsetof(struct tm_conf, f)                        \
+    }
 static const struct sb_mod_param params[] = {
     P("T1_timer", t1),
     P("T2_timer", t2),

@@ -300,7 +300,8 @@ int sb__ul_db_load(void)
         return 0;
     int rc = ensure_conn();
     if (rc != 0) {
-        /* start from memory rather than refusing to run; registrations made meanwhile are queued and written when the server is back */
+        /* start from memory rather than refusing to run; registrations made meanwhile are queued
+         * and written when the server is back */
         SB_WARN("usrloc: database unavailable at start, continuing from memory");
         drop_conn();
         return 0;
@@ -338,6 +339,7 @@ void sb__ul_db_stop(void)
     q_tail = &q_head;
     atomic_store(&q_len, 0);
     pthread_mutex_unlock(&q_mu);
+    atomic_store(&down, false);
     if (left)
         SB_ERR("usrloc: %u database writes could not be made before shutdown", left);
     drop_conn();

@@ -18,12 +18,12 @@ enum ul_mode {
 
 struct ul_conf {
     int use_domain;
-    int nat_bflag;      /* flag index, -1 when unset */
-    int timer_interval; /* seconds between expiry sweeps (and write-back flushes) */
-    int hash_size;      /* log2 of the number of shards */
+    int nat_bflag;         /* flag index, -1 when unset */
+    int timer_interval;    /* seconds between expiry sweeps (and write-back flushes) */
+    int hash_size;         /* log2 of the number of shards */
     int db_retry_interval; /* seconds between attempts while the database is down */
     char *db_url;
-    int mode;           /* enum ul_mode; -1 until chosen (then from db_url) */
+    int mode; /* enum ul_mode; -1 until chosen (then from db_url) */
 };
 extern struct ul_conf sb__ul_conf;
 
@@ -59,6 +59,15 @@ enum { UL_DB_UPSERT = 1, UL_DB_DELETE };
 /* The domains, in registration order. */
 struct sb_ul_domain *sb__ul_domains(void);
 void sb__ul_domains_free(void);
+
+/* E_UL_CONTACT_INSERT / UPDATE / DELETE in the event interface (init), and forgetting the ids
+ * (destroy). */
+int sb__ul_events_register(void);
+void sb__ul_events_forget(void);
+
+/* Release what the calling thread holds for the change log (a worker or the usrloc thread, at
+ * exit). */
+void sb__ul_thread_cleanup(void);
 
 /* A standalone copy of <c> (one allocation), or NULL. */
 struct sb_ul_contact *sb__ul_contact_copy(const struct sb_ul_contact *c);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "sb/base.h"
+#include "sb/evi.h"
 #include "sb/log.h"
 
 #include "ul_int.h"
@@ -16,6 +17,51 @@
 static struct sb_ul_domain *domains;
 static sb_ul_clock_fn clock_fn;
 static _Atomic(sb_ul_event_fn) event_hook;
+static sb_evi_id evi_ids[4]; /* by SB_UL_EV_* */
+
+int sb__ul_events_register(void)
+{
+    static const char *const names[4] = {NULL, "E_UL_CONTACT_INSERT", "E_UL_CONTACT_UPDATE",
+                                         "E_UL_CONTACT_DELETE"};
+    for (int i = 1; i < 4; i++)
+        if (sb_evi_register(names[i], &evi_ids[i]) != 0)
+            return SB_EINVAL;
+    return 0;
+}
+
+void sb__ul_events_forget(void)
+{
+    memset(evi_ids, 0, sizeof(evi_ids));
+}
+
+static bool evi_any(void)
+{
+    return sb_evi_wanted(evi_ids[1]) || sb_evi_wanted(evi_ids[2]) || sb_evi_wanted(evi_ids[3]);
+}
+
+/* event_route[E_UL_CONTACT_*] and external subscribers: the parameters OpenSIPS gives */
+static void evi_raise(int ev, struct sb_ul_domain *d, sb_str aor, const struct sb_ul_contact *c)
+{
+    if (!sb_evi_wanted(evi_ids[ev]))
+        return;
+    struct sb_evi_params p = {0};
+    sb_evi_param_str(&p, "domain", d->name);
+    sb_evi_param_str(&p, "aor", aor);
+    sb_evi_param_str(&p, "uri", c->uri);
+    sb_evi_param_str(&p, "received", c->received);
+    sb_evi_param_str(&p, "path", c->path);
+    sb_evi_param_int(&p, "qval", c->q);
+    sb_evi_param_str(&p, "user_agent", c->user_agent);
+    sb_evi_param_str(&p, "socket", c->socket);
+    sb_evi_param_int(&p, "bflags", c->cflags);
+    sb_evi_param_int(&p, "expires", c->expires);
+    sb_evi_param_str(&p, "callid", c->callid);
+    sb_evi_param_int(&p, "cseq", c->cseq);
+    sb_evi_param_str(&p, "attr", c->attr);
+    sb_evi_param_str(&p, "sip_instance", c->instance);
+    sb_evi_param_int(&p, "reg_id", c->reg_id);
+    sb_evi_raise(evi_ids[ev], &p);
+}
 
 /* ---- clock --------------------------------------------------------------------------------- */
 
@@ -233,7 +279,7 @@ void sb_ul_counts(struct sb_ul_domain *d, uint64_t *n_aors, uint64_t *n_contacts
 /* ---- records in a shard (lock held) -------------------------------------------------------- */
 
 /* The low bits pick the shard; the bucket takes the hash rotated so that it uses other bits. */
-#define BUCKET(h, n) ((((h) >> 16) | ((h) << 16)) & ((n) - 1))
+#define BUCKET(h, n) ((((h) >> 16) | ((h) << 16)) & ((n)-1))
 
 static struct ul_rec *rec_find(struct ul_shard *s, sb_str aor, uint32_t h)
 {
@@ -299,9 +345,9 @@ static void rec_unlink(struct sb_ul_domain *d, struct ul_shard *s, struct ul_rec
 /* ---- the change log of the running transaction (per thread) -------------------------------- */
 
 struct change {
-    int ev;                    /* SB_UL_EV_* */
-    struct sb_ul_contact *c;   /* a copy (owned by the log) */
-    char *old_uri;             /* UPDATE that changed the URI: the previous one (heap) */
+    int ev;                  /* SB_UL_EV_* */
+    struct sb_ul_contact *c; /* a copy (owned by the log) */
+    char *old_uri;           /* UPDATE that changed the URI: the previous one (heap) */
     size_t old_len;
 };
 
@@ -310,7 +356,7 @@ static _Thread_local uint32_t log_n, log_cap;
 
 static bool log_wanted(void)
 {
-    return atomic_load(&event_hook) != NULL || sb__ul_db_enabled();
+    return atomic_load(&event_hook) != NULL || sb__ul_db_enabled() || evi_any();
 }
 
 static void log_add(int ev, const struct sb_ul_contact *c, sb_str old_uri)
@@ -342,40 +388,66 @@ static void log_add(int ev, const struct sb_ul_contact *c, sb_str old_uri)
     }
 }
 
-static void log_flush(struct sb_ul_domain *d, sb_str aor)
+void sb__ul_thread_cleanup(void)
+{
+    free(log_v);
+    log_v = NULL;
+    log_n = log_cap = 0;
+}
+
+/* Announce and persist <n> logged changes of <aor>, and free them. The hook and event routes
+ * may start transactions of their own on this thread, so the entries are detached from the
+ * thread's log before this runs. */
+static void replay(struct sb_ul_domain *d, sb_str aor, struct change *v, uint32_t n)
 {
     sb_ul_event_fn hook = atomic_load(&event_hook);
     bool db = sb__ul_db_enabled();
-    for (uint32_t i = 0; i < log_n; i++) {
-        struct change *ch = &log_v[i];
+    for (uint32_t i = 0; i < n; i++) {
+        struct change *ch = &v[i];
         if (hook)
             hook(ch->ev, d, aor, ch->c);
-        if (db) {
+        evi_raise(ch->ev, d, aor, ch->c);
+        if (db && !(ch->c->flags & SB_UL_FL_MEMORY_ONLY)) {
             if (ch->old_uri) {
-                struct sb_ul_contact *old = sb__ul_contact_copy(ch->c);
-                if (old) {
-                    /* the row is keyed by its contact URI: drop the one the update replaced */
-                    struct sb_ul_contact tmp = *old;
-                    tmp.uri = (sb_str){ch->old_uri, ch->old_len};
-                    struct sb_ul_contact *o2 = sb__ul_contact_copy(&tmp);
-                    free(old);
-                    if (o2)
-                        sb__ul_db_queue(UL_DB_DELETE, d, aor, o2);
-                }
+                /* the row is keyed by its contact URI: drop the one the update replaced */
+                struct sb_ul_contact tmp = *ch->c;
+                tmp.uri = (sb_str){ch->old_uri, ch->old_len};
+                struct sb_ul_contact *old = sb__ul_contact_copy(&tmp);
+                if (old)
+                    sb__ul_db_queue(UL_DB_DELETE, d, aor, old);
             }
-            sb__ul_db_queue(ch->ev == SB_UL_EV_DELETE ? UL_DB_DELETE : UL_DB_UPSERT, d, aor,
-                            ch->c);
+            sb__ul_db_queue(ch->ev == SB_UL_EV_DELETE ? UL_DB_DELETE : UL_DB_UPSERT, d, aor, ch->c);
             ch->c = NULL;
         }
         free(ch->c);
         free(ch->old_uri);
     }
-    log_n = 0;
-    if (log_cap > 64) {
-        free(log_v);
-        log_v = NULL;
-        log_cap = 0;
+}
+
+static void log_flush(struct sb_ul_domain *d, sb_str aor)
+{
+    struct change *v = log_v;
+    uint32_t n = log_n, cap = log_cap;
+    log_v = NULL;
+    log_n = log_cap = 0;
+    replay(d, aor, v, n);
+    /* keep a small array for the next transaction unless a nested one made its own */
+    if (!log_v && cap <= 64) {
+        log_v = v;
+        log_cap = cap;
+    } else {
+        free(v);
     }
+}
+
+/* Forget the changes logged from <from> on, unannounced. */
+static void drop_log(uint32_t from)
+{
+    for (uint32_t i = from; i < log_n; i++) {
+        free(log_v[i].c);
+        free(log_v[i].old_uri);
+    }
+    log_n = from;
 }
 
 /* ---- transactions -------------------------------------------------------------------------- */
@@ -541,11 +613,7 @@ int sb__ul_load_contact(struct sb_ul_domain *d, sb_str aor, const struct sb_ul_i
         }
     }
     /* loading is not a change: nothing to announce or write back */
-    for (uint32_t i = 0; i < log_n; i++) {
-        free(log_v[i].c);
-        free(log_v[i].old_uri);
-    }
-    log_n = 0;
+    drop_log(0);
     struct ul_shard *s = t.shard;
     if (t.rec && ((struct ul_rec *)t.rec)->n == 0)
         rec_unlink(d, s, t.rec);
@@ -655,8 +723,8 @@ static unsigned shard_expire(struct sb_ul_domain *d, struct ul_shard *s, int64_t
                 any = is_expired(c, now);
             if (!any)
                 continue;
-            struct sb_ul_txn t = {.d = d, .shard = s, .aor = {r->aor, r->aor_len},
-                                  .hash = r->hash, .rec = r};
+            struct sb_ul_txn t = {
+                .d = d, .shard = s, .aor = {r->aor, r->aor_len}, .hash = r->hash, .rec = r};
             uint32_t from = log_n;
             char *acopy = log_wanted() ? malloc(r->aor_len ? r->aor_len : 1) : NULL;
             if (acopy)
@@ -665,16 +733,20 @@ static unsigned shard_expire(struct sb_ul_domain *d, struct ul_shard *s, int64_t
             n += rec_expire(&t, r, now);
             if (r->n == 0)
                 rec_unlink(d, s, r);
-            if (!acopy)
-                continue;
-            if (n_pend == cap) {
-                cap = cap ? cap * 2 : 16;
-                void *v = realloc(pend, cap * sizeof(*pend));
-                if (!v) {
+            if (acopy && n_pend == cap) {
+                void *v = realloc(pend, (cap ? cap * 2 : 16) * sizeof(*pend));
+                if (v) {
+                    pend = v;
+                    cap = cap ? cap * 2 : 16;
+                } else {
                     free(acopy);
-                    continue;
+                    acopy = NULL;
                 }
-                pend = v;
+            }
+            if (!acopy) {
+                /* out of memory: the removal stands, its announcement is lost */
+                drop_log(from);
+                continue;
             }
             pend[n_pend].aor = acopy;
             pend[n_pend].len = alen;
@@ -683,19 +755,14 @@ static unsigned shard_expire(struct sb_ul_domain *d, struct ul_shard *s, int64_t
             n_pend++;
         }
     pthread_mutex_unlock(&s->mu);
-    /* replay the log one AOR at a time */
+    /* replay the log one AOR at a time, detached from the thread's log */
     struct change *all = log_v;
-    uint32_t all_n = log_n;
     log_v = NULL, log_n = 0, log_cap = 0;
     for (uint32_t i = 0; i < n_pend; i++) {
-        log_v = all + pend[i].from;
-        log_n = pend[i].to - pend[i].from;
-        log_cap = 0; /* keep log_flush from freeing a slice */
-        log_flush(d, (sb_str){pend[i].aor, pend[i].len});
+        replay(d, (sb_str){pend[i].aor, pend[i].len}, all + pend[i].from,
+               pend[i].to - pend[i].from);
         free(pend[i].aor);
     }
-    (void)all_n;
-    log_v = NULL, log_n = 0, log_cap = 0;
     free(all);
     free(pend);
     return n;

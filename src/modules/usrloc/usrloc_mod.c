@@ -19,7 +19,7 @@
 
 #define CONF_DEFAULTS                                                                              \
     {                                                                                              \
-        .use_domain = 0, .nat_bflag = -1, .timer_interval = 60, .hash_size = 6,                   \
+        .use_domain = 0, .nat_bflag = -1, .timer_interval = 60, .hash_size = 6,                    \
         .db_retry_interval = 5, .db_url = NULL, .mode = -1,                                        \
     }
 
@@ -61,9 +61,14 @@ static int set_db_mode(const struct sb_val *v, const char **err)
 
 static int set_nat_bflag(const struct sb_val *v, const char **err)
 {
-    int32_t f;
-    if (!sb_val_to_int(v, &f) || f < 0 || f > 31) {
-        *err = "nat_bflag must be a branch flag number 0..31";
+    /* a number, or a named branch flag shared with the script's setbflag("NAME") */
+    int f;
+    if (v->type == SB_VAL_INT)
+        f = v->i >= 0 && v->i <= 31 ? v->i : SB_ERANGE;
+    else
+        f = sb_bflag_bit(v->s, true);
+    if (f < 0) {
+        *err = "nat_bflag must be a branch flag name or a number 0..31";
         return SB_EINVAL;
     }
     sb__ul_conf.nat_bflag = f;
@@ -106,7 +111,8 @@ static int64_t registered_users(void)
 }
 
 static const struct sb_stat_def stats[] = {
-    {.name = "registered_users", .flags = SB_STAT_GAUGE | SB_STAT_NO_RESET,
+    {.name = "registered_users",
+     .flags = SB_STAT_GAUGE | SB_STAT_NO_RESET,
      .get = registered_users},
     {.name = NULL},
 };
@@ -141,9 +147,8 @@ static void *thread_main(void *arg)
 {
     (void)arg;
     uint64_t next_sweep = mono_ms() + (uint64_t)sb__ul_conf.timer_interval * 1000u;
-    uint64_t next_db = sb__ul_db_down()
-                           ? mono_ms() + (uint64_t)sb__ul_conf.db_retry_interval * 1000u
-                           : next_sweep;
+    uint64_t next_db =
+        sb__ul_db_down() ? mono_ms() + (uint64_t)sb__ul_conf.db_retry_interval * 1000u : next_sweep;
     pthread_mutex_lock(&thr_mu);
     while (!thr_stop) {
         uint64_t now = mono_ms();
@@ -184,6 +189,7 @@ static void *thread_main(void *arg)
         pthread_cond_timedwait(&thr_cv, &thr_mu, &ts);
     }
     pthread_mutex_unlock(&thr_mu);
+    sb__ul_thread_cleanup();
     return NULL;
 }
 
@@ -243,8 +249,8 @@ static json_t *contact_json(const struct sb_ul_contact *c, int64_t now)
 {
     json_t *o = json_object();
     json_object_set_new(o, "Contact", json_stringn(c->uri.p, c->uri.len));
-    json_object_set_new(o, "Expires", c->expires ? json_integer(c->expires - now)
-                                                 : json_string("permanent"));
+    json_object_set_new(o, "Expires",
+                        c->expires ? json_integer(c->expires - now) : json_string("permanent"));
     json_object_set_new(o, "Q", json_integer(c->q));
     json_object_set_new(o, "Callid", json_stringn(c->callid.p, c->callid.len));
     json_object_set_new(o, "Cseq", json_integer(c->cseq));
@@ -379,8 +385,8 @@ static const struct sb_mi_cmd mi_cmds[] = {
 static int mod_init(void)
 {
     if (sb__ul_conf.mode < 0)
-        sb__ul_conf.mode = sb__ul_conf.db_url && *sb__ul_conf.db_url ? UL_MODE_WRITE_BACK
-                                                                       : UL_MODE_NO_DB;
+        sb__ul_conf.mode =
+            sb__ul_conf.db_url && *sb__ul_conf.db_url ? UL_MODE_WRITE_BACK : UL_MODE_NO_DB;
     if (sb__ul_conf.mode != UL_MODE_NO_DB && !(sb__ul_conf.db_url && *sb__ul_conf.db_url)) {
         SB_ERR("usrloc: working_mode_preset needs a db_url");
         return SB_EINVAL;
@@ -394,6 +400,8 @@ static int mod_init(void)
     struct sb_ul_domain *d;
     if (sb_ul_domain_register(SB_STR("location"), &d) != 0)
         return SB_ENOMEM;
+    if (sb__ul_events_register() != 0)
+        return SB_EINVAL;
     int rc = sb__ul_db_load();
     if (rc != 0) {
         SB_ERR("usrloc: cannot load contacts from the database (%d)", rc);
@@ -402,12 +410,19 @@ static int mod_init(void)
     return sb__ul_thread_start();
 }
 
+static void mod_exit_worker(unsigned worker)
+{
+    (void)worker;
+    sb__ul_thread_cleanup();
+}
+
 static void mod_destroy(void)
 {
     sb__ul_thread_stop();
     sb__ul_db_stop();
     sb__ul_domains_free();
     sb_ul_set_event_hook(NULL);
+    sb__ul_events_forget();
     /* the module layer owns db_url's string */
     sb__ul_conf = (struct ul_conf)CONF_DEFAULTS;
 }
@@ -420,5 +435,6 @@ const struct sb_module sb_module_usrloc = {
     .mi = mi_cmds,
     .stats = stats,
     .init = mod_init,
+    .exit_worker = mod_exit_worker,
     .destroy = mod_destroy,
 };

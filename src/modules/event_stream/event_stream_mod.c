@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* event_stream: JSON-RPC event notifications over TCP connections (tcp:IP:PORT subscribers). The
+ * sending itself is in the core's event interface (src/core/evi); loading this module allows that
+ * kind of subscriber. */
+#include "sb/evi.h"
+#include "sb/mod-t.h"
+
+static int ev_init(void)
+{
+    int rc = sb_evi_enable_socket(SB_EVI_SOCK_TCP);
+    return rc ? rc : sb_evi_mi_register();
+}
+
+static void ev_destroy(void)
+{
+    sb_evi_shutdown();
+}
+
+const struct sb_module sb_module_event_stream = {
+    .name = "event_stream",
+    .summary = "JSON-RPC event notifications over TCP connections (tcp:IP:PORT subscribers)",
+    .init = ev_init,
+    .destroy = ev_destroy,
+};
