@@ -230,6 +230,7 @@ struct ident {
     bool known;
     bool is_request;
     bool cseq_ok;
+    bool vias_ok; /* every Via value parses, and no NUL byte anywhere */
     char callid[1024];
     size_t callid_len;
     char cseq[1024];
@@ -260,6 +261,10 @@ static void identify(const char *p, size_t len, unsigned flags, struct ident *id
         id->known = true;
         id->is_request = m.kind == SB_MSG_REQUEST;
         id->cseq_ok = sb_msg_cseq(&m) != NULL;
+        id->vias_ok = memchr(p, '\0', len) == NULL;
+        for (struct sb_hdr *h = sb_msg_hdr_first(&m, SB_HDR_VIA); h; h = sb_msg_hdr_next(&m, h))
+            if (!sb_msg_hdr_parsed(&m, h))
+                id->vias_ok = false;
     }
     sb_msg_deinit(&m);
 }
@@ -271,26 +276,32 @@ static void check_output(const struct out *o, const struct ident *id)
     sb_msg_init(&m, NULL);
     unsigned flags = o->proto == SB_PROTO_UDP ? 0 : SB_MSG_STREAM;
     int rc = sb_msg_parse(&m, o->data, o->len, flags);
+    /* known: a reply copies Via lines verbatim, also ones that do not parse or hold a NUL, and
+     * the result can be refused by our own parser (SB_ELIMIT) */
+    if (rc != 0 && skip_known && (!id->known || !id->vias_ok))
+        goto out;
     if (rc != 0)
         fprintf(stderr, "fuzz_receive: unparsable output (%d)\n", rc);
     CHECK(rc == 0);
     /* it was all one message */
     CHECK(m.len == o->len);
+    char ci[1024], cs[1024];
+    size_t ci_len = 0, cs_len = 0;
+    bool has_ci = raw_value(&m, SB_HDR_CALL_ID, ci, sizeof(ci), &ci_len);
+    bool has_cs = raw_value(&m, SB_HDR_CSEQ, cs, sizeof(cs), &cs_len);
+    bool whole =
+        sb_msg_hdr_first(&m, SB_HDR_FROM) && sb_msg_hdr_first(&m, SB_HDR_TO) && has_ci && has_cs;
+    /* known: sl_send_reply in error_route answers a request that lacks From, To, Call-ID or
+     * CSeq */
+    if (!whole && skip_known)
+        goto out;
     CHECK(sb_msg_via1(&m) != NULL);
-    if (!sb_msg_hdr_first(&m, SB_HDR_FROM) || !sb_msg_hdr_first(&m, SB_HDR_TO)) {
-        /* known: sl_send_reply answers a request that has no From or To */
-        if (skip_known)
-            goto out;
-        CHECK(sb_msg_hdr_first(&m, SB_HDR_FROM) && sb_msg_hdr_first(&m, SB_HDR_TO));
-    }
+    CHECK(sb_msg_hdr_first(&m, SB_HDR_FROM) && sb_msg_hdr_first(&m, SB_HDR_TO));
+    CHECK(has_ci && has_cs);
     if (m.kind == SB_MSG_REPLY)
         CHECK(m.status >= 100 && m.status <= 699);
     else
         CHECK(sb_msg_ruri(&m) != NULL);
-    char ci[1024], cs[1024];
-    size_t ci_len, cs_len;
-    CHECK(raw_value(&m, SB_HDR_CALL_ID, ci, sizeof(ci), &ci_len));
-    CHECK(raw_value(&m, SB_HDR_CSEQ, cs, sizeof(cs), &cs_len));
     if (id->known) {
         if (ci_len != id->callid_len || memcmp(ci, id->callid, ci_len) != 0 ||
             cs_len != id->cseq_len || memcmp(cs, id->cseq, cs_len) != 0) {

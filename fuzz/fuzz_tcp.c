@@ -74,6 +74,8 @@ static void receiver(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
     G.got.n++;
 }
 
+static void check_unread_pongs(void);
+
 static void setup(void)
 {
     sb_log_level = SB_LOG_ERR;
@@ -94,6 +96,40 @@ static void setup(void)
     sb_rt.workers = &G.w;
     sb_worker_self = &G.w;
     CHECK(sb_tp_worker_start(&G.w) == 0);
+    check_unread_pongs();
+}
+
+/* A peer that pings without ever reading must not make the connection hold much more memory than
+ * the output limit: each pong is a queued chunk, and the chunks' cost counts. */
+static void check_unread_pongs(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    int small = 4096;
+    (void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    (void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sb_addr peer;
+    CHECK(sb_addr_set(&peer, SB_STR("192.0.2.34"), 40001) == 0);
+    struct tp_conn *c = sb__tp_conn_accepted(G.w.tp, sv[0], G.sock, &peer);
+    CHECK(c != NULL);
+    G.conn_id = c->id;
+    /* each chunk costs more than its two bytes: far fewer pings than max_out / 2 fill it */
+    size_t limit = sb__tp.max_out / (2 + sizeof(struct tp_chunk)) + 65536;
+    size_t i;
+    bool closed = false;
+    for (i = 0; i < limit && !closed; i++) {
+        if (send(sv[1], "\r\n\r\n", 4, MSG_DONTWAIT | MSG_NOSIGNAL) != 4)
+            closed = true;
+        else
+            sb_loop_run_once(G.w.loop, 0);
+    }
+    if (!closed)
+        fprintf(stderr, "fuzz_tcp: %zu unread pongs did not fill the output queue\n", i);
+    CHECK(closed);
+    close(sv[1]);
+    for (int k = 0; k < 4; k++)
+        sb_loop_run_once(G.w.loop, 0);
+    CHECK(((struct tp_worker *)G.w.tp)->n_conns == 0);
 }
 
 /* The model: what a reader of the whole stream does (conn.c's contract, without its buffering and

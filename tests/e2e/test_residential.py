@@ -49,10 +49,16 @@ def set_param(text, mod, name, value):
     return pat.sub(lambda m: m.group(1) + value + ")", text)
 
 
-def resi_cfg(port, db_url, auth_url=None, driver="db_sqlite", params=()):
+def resi_cfg(port, db_url, auth_url=None, driver="db_sqlite", params=(), algorithms=None):
     """etc/switchboard.cfg on <port>, usrloc on <db_url>, auth_db on <auth_url> (default the
-    same), with both drivers loaded when needed and <params> ((mod, name, value) text) set."""
+    same), with both drivers loaded when needed and <params> ((mod, name, value) text) set;
+    <algorithms> replaces the challenges' "MD5" as the config's comment tells operators to."""
     text = CFG_PATH.read_text()
+    if algorithms:
+        n = len(re.findall(r'_challenge\("", "auth", "MD5"\)', text))
+        assert n == 2, "etc/switchboard.cfg: expected two MD5 challenges, found %d" % n
+        text = text.replace('_challenge("", "auth", "MD5")',
+                            '_challenge("", "auth", "%s")' % algorithms)
     assert "127.0.0.1:5060" in text
     text = text.replace("127.0.0.1:5060", "127.0.0.1:%d" % port)
     text = set_param(text, "usrloc", "db_url", '"%s"' % db_url)
@@ -128,14 +134,14 @@ _n = [0]
 
 
 def request(method, ruri, local, frm, to, call_id=None, cseq=1, extra=(), body=b"",
-            branch=None, to_tag=None):
+            branch=None, to_tag=None, from_tag=None, max_forwards=70):
     _n[0] += 1
     call_id = call_id or "resi-%d-%d" % (os.getpid(), _n[0])
     branch = branch or "z9hG4bK-resi-%d-%d" % (os.getpid(), _n[0])
     lines = ["%s %s SIP/2.0" % (method, ruri),
              "Via: SIP/2.0/UDP %s:%d;branch=%s;rport" % (local[0], local[1], branch),
-             "Max-Forwards: 70",
-             "From: <%s>;tag=rt%d" % (frm, _n[0]),
+             "Max-Forwards: %d" % max_forwards,
+             "From: <%s>;tag=%s" % (frm, from_tag or "rt%d" % _n[0]),
              "To: <%s>%s" % (to, ";tag=" + to_tag if to_tag else ""),
              "Call-ID: %s" % call_id,
              "CSeq: %d %s" % (cseq, method)]
@@ -148,7 +154,7 @@ def request(method, ruri, local, frm, to, call_id=None, cseq=1, extra=(), body=b
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def reply_to(msg, code, reason="OK"):
+def reply_to(msg, code, reason="OK", to_tag="probe"):
     """A UAS answer to <msg>: Vias, From, To (+ a tag), Call-ID and CSeq copied."""
     lines = ["SIP/2.0 %d %s" % (code, reason)]
     for n, v in msg.headers:
@@ -156,7 +162,7 @@ def reply_to(msg, code, reason="OK"):
         if ln in ("via", "v", "from", "f", "call-id", "i", "cseq", "record-route"):
             lines.append("%s: %s" % (n, v))
         elif ln in ("to", "t"):
-            lines.append("%s: %s%s" % (n, v, "" if ";tag=" in v else ";tag=probe"))
+            lines.append("%s: %s%s" % (n, v, "" if ";tag=" in v else ";tag=" + to_tag))
     lines.append("Content-Length: 0")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
@@ -289,25 +295,17 @@ def _next():
     return _k[0]
 
 
-def start_callee(sb, port, user="bob", pw="bob-pw"):
-    """A sipp UA registered as <user> that takes one call (runs in the background; it logs its
-    messages so that the test can see its registration succeed)."""
-    return run_sipp(sb, "callee-%d" % _next(), port, "resi_callee.xml",
-                    ["%s;%s;%s" % (user, DOMAIN, auth_field(user, pw))], timeout=40,
-                    background=True, extra=["-trace_msg"])
-
-
-def wait_registered(sp, timeout=5.0):
-    """Until the sipp UA <sp> received the 200 to its REGISTER with credentials. (Asking the
-    proxy would send a request to the UA, which takes nothing but its call.)"""
-    def once():
-        for f in sp.cwd.glob("*_messages.log"):
-            for block in f.read_text(errors="replace").split("\n-----"):
-                if ("message received" in block and "SIP/2.0 200" in block and
-                        re.search(r"CSeq:\s*2 REGISTER", block)):
-                    return True
-        return False
-    return wait_for(once, timeout, 0.1)
+def start_callee(sb, srv, port, user="bob", pw="bob-pw"):
+    """<user>'s phone: a sipp UAS that takes one call (in the background), registered by a sipp
+    UAC with the UAS's address as Contact."""
+    uas_port = sb.port()
+    uas = sb.sipp("uas-%d" % _next(), ["-sf", SCENARIOS / "resi_uas.xml", "-i", "127.0.0.1",
+                                        "-p", uas_port, "-m", 1], timeout=40, background=True)
+    r = run_sipp(sb, "reg-%s-%d" % (user, _next()), port, "resi_register.xml",
+                 ["%s;%s;%s;127.0.0.1:%d" % (user, DOMAIN, auth_field(user, pw), uas_port)],
+                 extra=["-key", "expires", "300"], timeout=10)
+    assert r.rc == 0, r.describe() + "\n--- server ---\n" + srv.log_tail()
+    return uas
 
 
 # ---- SQLite ------------------------------------------------------------------------------------
@@ -337,11 +335,13 @@ def test_10000_registrations(sb):
         assert ans is not None and ans.status == 200, ans
     _, ans = probe_user(port, "nobody", None)
     assert ans is not None and ans.status == 404, ans
-    count = wait_for(lambda: sqlite_rows(db, "SELECT COUNT(DISTINCT username) FROM location")
-                     [0][0] == n and n, 15)
-    got = sqlite_rows(db, "SELECT COUNT(DISTINCT username) FROM location")[0][0]
-    assert count, "location table has %d of %d users after the write-back:\n%s" % (
-        got, n, srv.log_tail())
+
+    def stored():
+        return sqlite_rows(db, "SELECT COUNT(DISTINCT username) FROM location")[0][0]
+
+    assert wait_for(lambda: stored() == n, 15), \
+        "location table has %d of %d users after the write-back:\n%s" % (stored(), n,
+                                                                          srv.log_tail())
     probe.close()
 
 
@@ -357,26 +357,25 @@ def test_call_and_restart_keeps_registrations(sb):
     ua = Ua(("127.0.0.1", port))
     _, ok = register_raw(ua, "alice", "alice-pw", "sip:alice@" + probe.hostport)
     assert ok is not None and ok.status == 200, ok
-    callee = start_callee(sb, port)
-    assert wait_registered(callee), "bob's sipp did not register:\n" + srv.log_tail()
+    callee = start_callee(sb, srv, port)
     call_bob(sb, srv, port, callee)
 
-    callee = start_callee(sb, port)
-    assert wait_registered(callee), "bob's sipp did not register:\n" + srv.log_tail()
-    stale = ua.ask(request("REGISTER", "sip:" + DOMAIN, ua.local, "sip:alice@" + DOMAIN,
-                           "sip:alice@" + DOMAIN, extra=["Expires: 300"]))
-    assert stale is not None and stale.status == 401
-    rows = wait_for(lambda: sqlite_rows(
-        db, "SELECT username, contact FROM location ORDER BY username"), 5)
-    assert len({u for u, _ in rows}) == 2, "location table before the restart: %r\n%s" % (
-        rows, srv.log_tail())
+    callee = start_callee(sb, srv, port)
+    old_chal = ua.ask(request("REGISTER", "sip:" + DOMAIN, ua.local, "sip:alice@" + DOMAIN,
+                              "sip:alice@" + DOMAIN, extra=["Expires: 300"]))
+    assert old_chal is not None and old_chal.status == 401
+    def users():
+        return [u for u, in sqlite_rows(db, "SELECT DISTINCT username FROM location ORDER BY 1")]
+
+    assert wait_for(lambda: users() == ["alice", "bob"], 5), \
+        "location table before the restart: %r\n%s" % (users(), srv.log_tail())
     time.sleep(1.2)  # one more write-back period for bob's second REGISTER
     srv.stop()
     assert srv.rc == 0, srv.log_tail()
     srv2 = sb.server(cfg, name="sb2", PORT=port)
 
     # alice answers with the nonce of the previous start: the right password, a foreign nonce
-    ch = [c for c in challenges(stale) if c.get("algorithm") == "MD5"][0]
+    ch = [c for c in challenges(old_chal) if c.get("algorithm") == "MD5"][0]
     cred = digest("MD5", "alice", DOMAIN, "alice-pw", "REGISTER", "sip:" + DOMAIN, ch["nonce"])
     r = ua.ask(request("REGISTER", "sip:" + DOMAIN, ua.local, "sip:alice@" + DOMAIN,
                        "sip:alice@" + DOMAIN, cseq=2,
@@ -427,17 +426,18 @@ def test_expiry_removes_contacts(sb):
 
 
 def test_auth_rules(sb):
-    """Digest as this config applies it: both challenges (MD5 first for the UAs that read only
-    one, then SHA-256); SHA-256 credentials register; a wrong password is challenged again and
-    not relayed; credentials of another user are refused (403); a replayed nonce-count on an
-    INVITE is challenged again; requests from a foreign domain to a foreign domain are refused."""
+    """Digest as this config applies it, with SHA-256 enabled the way its comment says: both
+    challenges in the order given; SHA-256 credentials register; a wrong password is challenged
+    again and not relayed; credentials of another user are refused (403); a replayed nonce-count
+    on an INVITE is challenged again; OPTIONS to the server is answered without credentials;
+    requests neither from nor to our domain are refused."""
     db, url = sqlite_world(sb)
     port = sb.port()
-    srv = sb.server(resi_cfg(port, url), PORT=port)
+    srv = sb.server(resi_cfg(port, url, algorithms="SHA-256,MD5"), PORT=port)
     probe = Probe()
     ua = Ua(("127.0.0.1", port))
     r1, ok = register_raw(ua, "bob", "bob-pw", "sip:bob@" + probe.hostport, alg="SHA-256")
-    assert [c.get("algorithm") for c in challenges(r1)] == ["MD5", "SHA-256"], r1.raw
+    assert [c.get("algorithm") for c in challenges(r1)] == ["SHA-256", "MD5"], r1.raw
     assert ok is not None and ok.status == 200, ok
 
     alice, bob = "sip:alice@" + DOMAIN, "sip:bob@" + DOMAIN
@@ -456,24 +456,24 @@ def test_auth_rules(sb):
     r = ua.ask(invite([], 1, "inv-1"))
     assert r is not None and r.status == 407, r
     ch = challenges(r, "Proxy-Authenticate")
-    assert [c.get("algorithm") for c in ch] == ["MD5", "SHA-256"], r.raw
+    assert [c.get("algorithm") for c in ch] == ["SHA-256", "MD5"], r.raw
     assert all(c.get("realm") == DOMAIN for c in ch), r.raw
 
     # wrong password: challenged again, not stale, nothing reaches bob
-    cred = digest("MD5", "alice", DOMAIN, "wrong", "INVITE", bob, ch[0]["nonce"])
+    cred = digest("MD5", "alice", DOMAIN, "wrong", "INVITE", bob, ch[1]["nonce"])
     r = ua.ask(invite(["Proxy-Authorization: " + cred], 2, "inv-2"))
     assert r is not None and r.status == 407 and "stale" not in r.raw.decode(), r
     assert probe.wait("bob", 0.5) is None
 
     # alice's credentials in a request from carol's identity: 403
-    cred = digest("SHA-256", "alice", DOMAIN, "alice-pw", "INVITE", bob, ch[1]["nonce"])
+    cred = digest("SHA-256", "alice", DOMAIN, "alice-pw", "INVITE", bob, ch[0]["nonce"])
     forged = request("INVITE", bob, ua.local, "sip:carol@" + DOMAIN, bob, call_id="inv-3",
                      extra=["Proxy-Authorization: " + cred], body=sdp)
     r = ua.ask(forged)
     assert r is not None and r.status == 403, r
 
     # the right SHA-256 answer is relayed to bob's contact; the same nonce-count again is not
-    cred = digest("SHA-256", "alice", DOMAIN, "alice-pw", "INVITE", bob, ch[1]["nonce"],
+    cred = digest("SHA-256", "alice", DOMAIN, "alice-pw", "INVITE", bob, ch[0]["nonce"],
                   nc="00000002")
     ua.send(invite(["Proxy-Authorization: " + cred], 1, "inv-4"))
     got = probe.wait("bob", 3)
@@ -482,18 +482,172 @@ def test_auth_rules(sb):
     assert got.hdr("Record-Route"), got.raw
     r = ua.recv(3)
     assert r is not None and r.status == 200, r
-    ua.send(request("ACK", got.hdr("Contact") and "sip:bob@" + probe.hostport, ua.local, alice,
-                    bob, call_id="inv-4", cseq=1, to_tag="probe",
-                    extra=["Route: " + got.hdr("Record-Route")]))
+    ua.send(request("ACK", "sip:bob@" + probe.hostport, ua.local, alice, bob, call_id="inv-4",
+                    cseq=1, to_tag="probe", extra=["Route: " + got.hdr("Record-Route")]))
     replay = invite(["Proxy-Authorization: " + cred], 1, "inv-5")
     r = ua.ask(replay)
     assert r is not None and r.status == 407, r
     assert probe.wait("bob", 0.5) is None, "a replayed nonce-count was relayed"
 
+    # a keep-alive to the server itself needs no credentials, one to a user does
+    r = ua.ask(request("OPTIONS", "sip:" + DOMAIN, ua.local, alice, "sip:" + DOMAIN))
+    assert r is not None and r.status == 200, r
+    r = ua.ask(request("OPTIONS", bob, ua.local, alice, bob))
+    assert r is not None and r.status == 407, r
+
     # neither from nor to our domain: no open relay
     r = ua.ask(request("INVITE", "sip:x@elsewhere.invalid", ua.local, "sip:y@other.invalid",
                        "sip:x@elsewhere.invalid", body=sdp))
     assert r is not None and r.status == 403, r
+    ua.close()
+    probe.close()
+
+
+SDP = (b"v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+       b"m=audio 4000 RTP/AVP 0\r\n")
+
+
+class Phone(Ua):
+    """A raw UA that both calls (through the proxy) and receives requests at its own address."""
+
+    def next_request(self, method, timeout=3.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.sock.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                data, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                return None, None
+            m = SipMsg(data)
+            if m.method == method:
+                return m, peer
+        return None, None
+
+    def answer(self, msg, peer, code, reason):
+        self.sock.sendto(reply_to(msg, code, reason, to_tag="callee"), peer)
+
+
+def test_call_failures_cancel_and_max_forwards(sb):
+    """What the config does around a call that does not get answered: the caller's CANCEL
+    reaches the ringing callee and the caller gets 487; a busy callee's 486 reaches the caller
+    (failure_route); a callee that never answers becomes 480 after fr_inv_timeout; an unknown
+    user is 404; Max-Forwards 0 is 483."""
+    db, url = sqlite_world(sb)
+    port = sb.port()
+    srv = sb.server(resi_cfg(port, url, params=[("tm", "fr_inv_timeout", "2")]), PORT=port)
+    server = ("127.0.0.1", port)
+    caller, callee = Phone(server), Phone(server)
+    contact = "sip:bob@%s:%d" % callee.local
+    _, ok = register_raw(callee, "bob", "bob-pw", contact)
+    assert ok is not None and ok.status == 200, ok
+    alice, bob = "sip:alice@" + DOMAIN, "sip:bob@" + DOMAIN
+
+    r = caller.ask(request("INVITE", bob, caller.local, alice, bob, call_id="ch", body=SDP))
+    assert r is not None and r.status == 407, r
+    nonce = challenges(r, "Proxy-Authenticate")[0]["nonce"]
+    ncount = [0]
+
+    def invite(call_id):
+        """An authenticated INVITE from alice to bob; returns (branch, from tag)."""
+        ncount[0] += 1
+        cred = digest("MD5", "alice", DOMAIN, "alice-pw", "INVITE", bob, nonce,
+                      nc="%08x" % ncount[0])
+        branch, tag = "z9hG4bK-%s" % call_id, "ft-" + call_id
+        caller.send(request("INVITE", bob, caller.local, alice, bob, call_id=call_id,
+                            branch=branch, from_tag=tag, body=SDP,
+                            extra=["Proxy-Authorization: " + cred]))
+        return branch, tag
+
+    def ack(reply, call_id, branch, tag):
+        """ACK of a negative final answer: the INVITE's branch, the answer's To tag."""
+        to_tag = reply.hdr("To").split(";tag=")[1].split(";")[0]
+        caller.send(request("ACK", bob, caller.local, alice, bob, call_id=call_id, branch=branch,
+                            from_tag=tag, to_tag=to_tag))
+
+    # ringing, then cancelled by the caller
+    branch, tag = invite("c-cancel")
+    inv, peer = callee.next_request("INVITE")
+    assert inv is not None, srv.log_tail()
+    callee.answer(inv, peer, 180, "Ringing")
+    r = caller.recv(3, final=False)
+    while r is not None and r.status == 100:
+        r = caller.recv(3, final=False)
+    assert r is not None and r.status == 180, r
+    caller.send(request("CANCEL", bob, caller.local, alice, bob, call_id="c-cancel",
+                        branch=branch, from_tag=tag))
+    cancel, cpeer = callee.next_request("CANCEL")
+    assert cancel is not None, "the CANCEL did not reach the callee:\n" + srv.log_tail()
+    assert cancel.hdr("Via").split(";branch=")[1].split(";")[0] == \
+        inv.hdr("Via").split(";branch=")[1].split(";")[0], (cancel.raw, inv.raw)
+    callee.answer(cancel, cpeer, 200, "OK")
+    callee.answer(inv, peer, 487, "Request Terminated")
+    finals = [caller.recv(3), caller.recv(3)]
+    codes = sorted((m.hdr("CSeq").split()[1], m.status) for m in finals if m is not None)
+    assert codes == [("CANCEL", 200), ("INVITE", 487)], [m and m.start for m in finals]
+    ack([m for m in finals if m.status == 487][0], "c-cancel", branch, tag)
+    proxy_ack, _ = callee.next_request("ACK", 2)  # the proxy ACKs the 487 itself
+    assert proxy_ack is not None
+
+    # busy
+    branch, tag = invite("c-busy")
+    inv, peer = callee.next_request("INVITE")
+    assert inv is not None
+    callee.answer(inv, peer, 486, "Busy Here")
+    r = caller.recv(3)
+    assert r is not None and r.status == 486, r
+    ack(r, "c-busy", branch, tag)
+
+    # nobody answers: 408 from tm becomes 480 in failure_route
+    branch, tag = invite("c-noanswer")
+    inv, peer = callee.next_request("INVITE")
+    assert inv is not None
+    callee.answer(inv, peer, 180, "Ringing")
+    r = caller.recv(6)
+    assert r is not None and r.status == 480, r
+    ack(r, "c-noanswer", branch, tag)
+
+    # nobody registered as carol
+    carol = "sip:carol@" + DOMAIN
+    ncount[0] += 1
+    cred = digest("MD5", "alice", DOMAIN, "alice-pw", "INVITE", carol, nonce,
+                  nc="%08x" % ncount[0])
+    r = caller.ask(request("INVITE", carol, caller.local, alice, carol, body=SDP,
+                           extra=["Proxy-Authorization: " + cred]))
+    assert r is not None and r.status == 404, r
+
+    r = caller.ask(request("INVITE", bob, caller.local, alice, bob, body=SDP, max_forwards=0))
+    assert r is not None and r.status == 483, r
+    caller.close()
+    callee.close()
+
+
+# ---- the redirect example ----------------------------------------------------------------------
+
+
+def test_redirect_example(sb):
+    """etc/examples/redirect.cfg: a user registers (digest), an INVITE for them gets 302 with the
+    registered contact, one for an unknown user 404; nothing is proxied."""
+    db, url = sqlite_world(sb)
+    port = sb.port()
+    text = (REPO / "etc" / "examples" / "redirect.cfg").read_text()
+    assert text.count("127.0.0.1:5060") == 2
+    text = text.replace("127.0.0.1:5060", "127.0.0.1:%d" % port)
+    text = set_param(text, "usrloc", "db_url", '"%s"' % url)
+    text = set_param(text, "auth_db", "db_url", '"%s"' % url)
+    srv = sb.server(text, PORT=port)
+    probe = Probe()
+    ua = Ua(("127.0.0.1", port))
+    _, ok = register_raw(ua, "bob", "bob-pw", "sip:bob@%s;transport=udp" % probe.hostport)
+    assert ok is not None and ok.status == 200, ok
+    bob = "sip:bob@" + DOMAIN
+    r = ua.ask(request("INVITE", bob, ua.local, "sip:alice@" + DOMAIN, bob, call_id="redir-1"))
+    assert r is not None and r.status == 302, r
+    assert r.all("Contact") == ["<sip:bob@%s;transport=udp>" % probe.hostport], r.raw
+    assert probe.wait("bob", 0.5) is None, "the redirect server proxied the INVITE"
+    r = ua.ask(request("INVITE", "sip:nobody@" + DOMAIN, ua.local, "sip:alice@" + DOMAIN,
+                       "sip:nobody@" + DOMAIN, call_id="redir-2"))
+    assert r is not None and r.status == 404, r
+    assert srv.alive()
     ua.close()
     probe.close()
 
@@ -579,8 +733,7 @@ def test_postgres_register_and_call(sb, pg):
     ua = Ua(("127.0.0.1", port))
     _, ok = register_raw(ua, "alice", "alice-pw", "sip:alice@" + probe.hostport)
     assert ok is not None and ok.status == 200, ok
-    callee = start_callee(sb, port)
-    assert wait_registered(callee), "bob's sipp did not register:\n" + srv.log_tail()
+    callee = start_callee(sb, srv, port)
     call_bob(sb, srv, port, callee)
     rows = wait_for(lambda: pg.query("SELECT DISTINCT username FROM location ORDER BY 1"), 5)
     assert rows == [["alice"], ["bob"]], "%r\n%s" % (rows, srv.log_tail())
@@ -640,8 +793,7 @@ def test_baresip_registers_and_calls(sb):
     db, url = sqlite_world(sb, users=(("alice", "secret"), ("bob", "bob-pw")))
     port = sb.port()
     srv = sb.server(resi_cfg(port, url), PORT=port)
-    callee = start_callee(sb, port)
-    assert wait_registered(callee), "bob's sipp did not register:\n" + srv.log_tail()
+    callee = start_callee(sb, srv, port)
 
     conf = sb.dir / "baresip-alice"
     sip_port, ctrl_port = sb.port(), sb.port()

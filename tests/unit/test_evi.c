@@ -236,10 +236,8 @@ static void test_queue_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_route_params_and_udp),
-        cmocka_unit_test(test_tcp_stream),
-        cmocka_unit_test(test_expiry_and_errors),
+        cmocka_unit_test(test_registry),    cmocka_unit_test(test_route_params_and_udp),
+        cmocka_unit_test(test_tcp_stream),  cmocka_unit_test(test_expiry_and_errors),
         cmocka_unit_test(test_queue_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

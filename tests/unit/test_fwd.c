@@ -133,10 +133,15 @@ static void test_reply_dest_udp(void **state)
     dest_of("SIP/2.0/UDP 10.0.0.7:5070;rport;branch=z9hG4bK1", &udp_sock, "192.0.2.9", 40000, 0,
             &d);
     want_addr(&d.to, "192.0.2.9", 40000);
-    /* maddr wins, with the sent-by port */
+    /* maddr naming a third party (here a multicast group) is not followed: a forged Via must
+     * not aim our replies elsewhere; the source gets the reply */
     dest_of("SIP/2.0/UDP 10.0.0.7:5072;maddr=239.1.1.1;ttl=1;branch=z9hG4bK1", &udp_sock,
             "10.0.0.7", 40000, 0, &d);
-    want_addr(&d.to, "239.1.1.1", 5072);
+    want_addr(&d.to, "10.0.0.7", 5072);
+    /* maddr that is the source itself: followed, with the sent-by port */
+    dest_of("SIP/2.0/UDP host.example.com:5073;maddr=10.0.0.9;branch=z9hG4bK1", &udp_sock,
+            "10.0.0.9", 40000, 0, &d);
+    want_addr(&d.to, "10.0.0.9", 5073);
     /* IPv6 sent-by */
     dest_of("SIP/2.0/UDP [2001:db8::9]:5080;branch=z9hG4bK1", &udp_sock, "2001:db8::9", 40000, 0,
             &d);

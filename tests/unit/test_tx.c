@@ -83,6 +83,7 @@ static uint16_t free_port(void)
 static const char *cfg_text =
     "loadmodule \"tm.so\"\n"
     "loadmodule \"sl.so\"\n"
+    "loadmodule \"signaling.so\"\n"
     "loadmodule \"sipmsgops.so\"\n"
     "modparam(\"tm\", \"fr_timeout\", 5)\n"
     "modparam(\"tm\", \"fr_inv_timeout\", 10)\n"
@@ -92,11 +93,23 @@ static const char *cfg_text =
     "    if ($rU == \"serial\") { t_on_failure(\"next\"); }\n"
     "    if ($rU == \"timeout\") { t_on_failure(\"tmo\"); }\n"
     "    if ($rU == \"fork\") { append_branch(\"sip:fork2@127.0.0.1:5081\"); }\n"
+    "    if ($rU == \"brfork\") {\n"
+    "        t_on_branch(\"br\");\n"
+    "        append_branch(\"sip:two@127.0.0.1:5081\");\n"
+    "        append_branch(\"sip:three@127.0.0.1:5081\");\n"
+    "        append_branch(\"sip:drop@127.0.0.1:5081\");\n"
+    "    }\n"
+    "    if ($rU == \"sendreply\") { t_newtran(); send_reply(486, \"Busy\"); exit; }\n"
+    "    if ($rU == \"newtran\") { t_newtran(); exit; }\n"
     "    if ($rU == \"local\") { t_reply(403, \"Not Here\"); exit; }\n"
     "    t_relay();\n"
     "}\n"
     "failure_route[next] {\n"
     "    if (t_check_status(\"486\")) { $ru = \"sip:second@127.0.0.1:5081\"; t_relay(); }\n"
+    "}\n"
+    "branch_route[br] {\n"
+    "    if ($rU == \"drop\") { drop; }\n"
+    "    if ($rU == \"two\") { append_hf(\"X-Branch: two\\r\\n\"); }\n"
     "}\n"
     "failure_route[tmo] {\n"
     "    if (t_check_status(\"408\") && $T_reply_code == 408) { t_reply(480, \"$avp(keep)\"); }\n"
@@ -555,6 +568,28 @@ static void test_fork_401_merged(void **state)
     uac_hop("fork", "z9hG4bKd3", "ACK", "k1");
 }
 
+static void test_branch_route(void **state)
+{
+    (void)state;
+    invite("brfork", "z9hG4bKd7", "INVITE");
+    /* three destinations, one dropped by the branch route */
+    int b1 = find("INVITE sip:brfork@", UAS1, 0), b2 = find("INVITE sip:two@", UAS2, 0);
+    assert_true(b1 > 0 && b2 > 0);
+    assert_int_equal(find("INVITE sip:drop@", 0, 0), -1);
+    int b3 = find("INVITE sip:three@", UAS2, 0);
+    assert_true(b3 > b2);
+    assert_int_equal(count_starting("INVITE ", 0), 3);
+    /* what the branch route added went to its branch only, not to the next one */
+    assert_non_null(strstr(sent[b2].data, "X-Branch: two\r\n"));
+    assert_null(strstr(sent[b1].data, "X-Branch"));
+    assert_null(strstr(sent[b3].data, "X-Branch"));
+    reply_to(b1, 486, "q1", UAS1);
+    reply_to(b2, 480, "q2", UAS2);
+    reply_to(b3, 480, "q3", UAS2);
+    assert_true(find("SIP/2.0 480 ", UAC, 0) > 0 || find("SIP/2.0 486 ", UAC, 0) > 0);
+    uac_hop("brfork", "z9hG4bKd7", "ACK", "q1");
+}
+
 static void test_failure_route_serial(void **state)
 {
     (void)state;
@@ -602,6 +637,35 @@ static void test_local_reply_and_stats(void **state)
     assert_true(b.local_replies - a.local_replies >= 1);
 }
 
+static void test_unfinished_transaction_dropped(void **state)
+{
+    (void)state;
+    unsigned before = sb_tx_count();
+    invite("newtran", "z9hG4bKd8", "INVITE");
+    assert_true(starts(0, "SIP/2.0 100 "));
+    assert_int_equal(sb_tx_count(), before + 1);
+    /* a retransmission is absorbed by it meanwhile */
+    invite("newtran", "z9hG4bKd8", "INVITE");
+    assert_int_equal(count_starting("SIP/2.0 100 ", UAC), 2);
+    advance(21000);
+    assert_int_equal(sb_tx_count(), before);
+}
+
+static void test_send_reply_is_stateful(void **state)
+{
+    (void)state;
+    invite("sendreply", "z9hG4bKd9", "INVITE");
+    int r = find("SIP/2.0 486 Busy", UAC, 0);
+    assert_true(r > 0);
+    /* the transaction's to-tag, not the stateless one */
+    assert_non_null(strstr(sent[r].data, ";tag=sbtm"));
+    /* kept by the transaction: a retransmitted INVITE gets it again without the script */
+    invite("sendreply", "z9hG4bKd9", "INVITE");
+    assert_int_equal(count_starting("SIP/2.0 486 ", UAC), 2);
+    assert_string_equal(sent[n_sent - 1].data, sent[r].data);
+    uac_hop("sendreply", "z9hG4bKd9", "ACK", NULL);
+}
+
 static int uac_code;
 static void uac_done(void *arg, int code, struct sb_msg *reply)
 {
@@ -639,21 +703,15 @@ static void test_local_uac(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_invite_relayed_200),
-        T(test_retransmission_absorbed),
-        T(test_non2xx_acked_hop_by_hop),
-        T(test_timer_a_and_fr_timeout),
-        T(test_timer_e_capped_at_t2),
-        T(test_timer_c_cancels),
-        T(test_cancel_from_uac),
-        T(test_fork_best_response),
-        T(test_fork_200_cancels_other),
-        T(test_fork_503_becomes_500),
-        T(test_fork_401_merged),
-        T(test_failure_route_serial),
-        T(test_failure_route_on_timeout),
-        T(test_local_reply_and_stats),
-        T(test_local_uac),
+        T(test_invite_relayed_200),      T(test_retransmission_absorbed),
+        T(test_non2xx_acked_hop_by_hop), T(test_timer_a_and_fr_timeout),
+        T(test_timer_e_capped_at_t2),    T(test_timer_c_cancels),
+        T(test_cancel_from_uac),         T(test_fork_best_response),
+        T(test_fork_200_cancels_other),  T(test_fork_503_becomes_500),
+        T(test_fork_401_merged),         T(test_branch_route),
+        T(test_failure_route_serial),    T(test_failure_route_on_timeout),
+        T(test_local_reply_and_stats),   T(test_unfinished_transaction_dropped),
+        T(test_send_reply_is_stateful),  T(test_local_uac),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

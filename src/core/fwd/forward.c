@@ -345,15 +345,19 @@ int sb_send_to(struct sb_sctx *ctx, sb_str uri, uint8_t proto_force)
 
 /* ---- replies ------------------------------------------------------------------------------- */
 
-static bool via_is_ours(const struct sb_via *v)
+/* Our Via carries our own address as sent-by: a branch that merely looks like ours is not enough,
+ * or a forged reply could make us relay it to whatever its second Via names. */
+static bool via_names_us(const struct sb_via *v)
 {
-    int wid = sb_branch_worker(v->branch);
-    if (wid >= 0 && (sb_rt.n_workers == 0 || (unsigned)wid < sb_rt.n_workers))
-        return true;
     uint16_t port = v->port_no
                         ? v->port_no
                         : (v->proto == SB_PROTO_TLS || v->proto == SB_PROTO_WSS ? 5061 : 5060);
     return sb_is_myself(sb__unbracket(v->host), port, v->proto);
+}
+
+static bool via_is_ours(const struct sb_via *v)
+{
+    return via_names_us(v);
 }
 
 int sb_forward_reply(struct sb_msg *reply, const struct sb_rcv *rcv)
@@ -372,6 +376,11 @@ int sb_forward_reply(struct sb_msg *reply, const struct sb_rcv *rcv)
     if (!v2) {
         SB_DEBUG("fwd: reply to a request we originated, no Via left to relay it by");
         return SB_ENOENT;
+    }
+    if (via_names_us(v2) && !v2->received.len && !v2->rport.len) {
+        /* a chain of our own Vias would bounce the reply through our socket once per Via */
+        SB_DEBUG("fwd: reply whose next Via is ours again dropped");
+        return SB_EINVAL;
     }
     int rc = sb_msg_hdr_remove(reply, h);
     if (rc < 0)

@@ -111,8 +111,15 @@ int sb_reply_dest(struct sb_msg *req, const struct sb_rcv *rcv, struct sb_dest *
         out->to = rcv->src;
         return 0;
     }
-    if (v->maddr.len)
-        return host_addr(v->maddr, via_port(v), out->proto, &out->to);
+    if (v->maddr.len) {
+        /* RFC3261-18.2.2 sends to maddr; honoured only when it is the source address itself, so
+         * that a forged Via cannot aim our replies at a third party or a multicast group */
+        struct sb_addr m;
+        if (host_addr(v->maddr, via_port(v), out->proto, &m) == 0 && sb_addr_ip_eq(&m, &rcv->src)) {
+            out->to = m;
+            return 0;
+        }
+    }
     /* RFC3261-18.2.2: the sent-by, or the received address when it differs from the sent-by
      * (which is then the source). RFC3581-4: the source port when rport was asked for. */
     out->to = rcv->src;
@@ -259,10 +266,25 @@ static sb_str server_value(const struct sb_core_cfg *cfg, sb_str *line)
     return SB_STR_NULL;
 }
 
+/* RFC3261-8.2.6.2: a reply copies Via, From, To, Call-ID and CSeq. Without all of them, or with a
+ * Via that does not parse (copied as is, it would make the reply malformed too), nobody could match
+ * what we send: we do not answer. */
+static bool answerable(struct sb_msg *req)
+{
+    if (!sb_msg_hdr_first(req, SB_HDR_FROM) || !sb_msg_hdr_first(req, SB_HDR_TO) ||
+        !sb_msg_hdr_first(req, SB_HDR_CALL_ID) || !sb_msg_hdr_first(req, SB_HDR_CSEQ) ||
+        !sb_msg_hdr_first(req, SB_HDR_VIA))
+        return false;
+    for (struct sb_hdr *h = sb_msg_hdr_first(req, SB_HDR_VIA); h; h = sb_msg_hdr_next(req, h))
+        if (!sb_msg_hdr_parsed(req, h))
+            return false;
+    return true;
+}
+
 int sb__sl_send(struct sb_msg *req, const struct sb_rcv *rcv, struct sb_route_state *rs,
                 const struct sb_reply_opts *in)
 {
-    if (!sb_msg_is_request(req) || req->method_id == SB_METHOD_ACK)
+    if (!sb_msg_is_request(req) || req->method_id == SB_METHOD_ACK || !answerable(req))
         return SB_EINVAL;
     if (rcv && sb__fwd_via_fix(req, rcv, rs && rs->force_rport) < 0)
         SB_DEBUG("sl: cannot record received/rport on the top Via");

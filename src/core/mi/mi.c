@@ -10,6 +10,7 @@
 #include "mi/mi_int.h"
 #include "sb/base.h"
 #include "sb/log.h"
+#include "sb/evi.h"
 #include "sb/mi.h"
 #include "sb/mod.h"
 
@@ -106,7 +107,9 @@ void sb_mi_destroy(void)
 int sb_mi_init(void)
 {
     sb_mi_destroy();
-    return sb_mi_register("core", sb__mi_core_cmds);
+    int rc = sb_mi_register("core", sb__mi_core_cmds);
+    /* event_subscribe, events_list ... exist whatever the modules, as in OpenSIPS */
+    return rc ? rc : sb_evi_mi_register();
 }
 
 int sb_mi_modset_start(const struct sb_modset *ms)

@@ -221,6 +221,12 @@ const struct sb_mod_fn sb__core_fns[] = {
     FN1("is_myself", sb__cf_is_myself, STR, SB_ROUTE_ALL),
     FN1("forward", sb__cf_forward, OPTSTR, RURI),
     FN1("send", sb__cf_send, STR, RURI),
-    {.name = "raise_event", .fn = sb__cf_raise_event, .n_args = 3, .args = {{.kind = SB_ARG_STR, .fixup = sb__cf_fix_event}, {.kind = SB_ARG_VAR, .flags = SB_ARGF_OPT}, {.kind = SB_ARG_VAR, .flags = SB_ARGF_OPT}}, .routes = SB_ROUTE_ALL},
+    {.name = "raise_event",
+     .fn = sb__cf_raise_event,
+     .n_args = 3,
+     .args = {{.kind = SB_ARG_STR, .fixup = sb__cf_fix_event},
+              {.kind = SB_ARG_VAR, .flags = SB_ARGF_OPT},
+              {.kind = SB_ARG_VAR, .flags = SB_ARGF_OPT}},
+     .routes = SB_ROUTE_ALL},
     {.name = NULL},
 };

@@ -103,27 +103,50 @@ static const struct {
     {"MESSAGE", SB_METHOD_MESSAGE},   {"REFER", SB_METHOD_REFER},
 };
 
-/* Name lookup: a small open-addressing table keyed by a case-folded hash of the name, built at
- * start-up from sb_hdr_info[]. It runs for every header of every message, so the hash reads the
- * length and four characters only, and names are compared a word at a time: each known name is
- * kept in lower case with a mask that has 0x20 under its letters (and 0 under its '-'), so that
- * (input | mask) == name is an exact case-insensitive compare. */
-#define HT_SIZE      256
+/* Name lookup: a perfect hash keyed by the length and three case-folded characters, built at
+ * start-up from sb_hdr_info[]. It runs for every header of every message, so a lookup is one hash,
+ * one table read and one compare, never a probe sequence. Names are compared a word at a time:
+ * each known name is kept in lower case with a mask that has 0x20 under its letters (and 0 under
+ * its '-'), so that (input | mask) == name is an exact case-insensitive compare. */
+#define HT_BITS      10
+#define HT_SIZE      (1u << HT_BITS)
 #define NAME_MAX_LEN 24
 static uint8_t ht[HT_SIZE]; /* header type, 0 = empty slot */
+static uint32_t ht_seed;
 static uint8_t compact_map[128];
 static uint8_t name_len[SB_HDR__COUNT];
 static char name_lc[SB_HDR__COUNT][NAME_MAX_LEN];
 static char name_mask[SB_HDR__COUNT][NAME_MAX_LEN];
 
-static inline uint32_t name_hash(const char *p, size_t len)
+static inline uint32_t name_key(const char *p, size_t len)
 {
-    /* | 0x20 folds letters; other bytes fold consistently, which is all a hash needs */
-    uint32_t h = (uint32_t)len ^ ((uint32_t)(unsigned char)p[0] | 0x20u) << 8 ^
-                 ((uint32_t)(unsigned char)p[len - 1] | 0x20u) << 16 ^
-                 ((uint32_t)(unsigned char)p[len / 2] | 0x20u) << 24;
-    h ^= ((uint32_t)(unsigned char)p[len > 3 ? 3 : 0] | 0x20u) * 0x27d4eb2fu;
-    return (h * 0x9e3779b1u) >> 24;
+    /* | 0x20 folds letters; other bytes fold consistently, which is all a hash needs. The middle
+     * character tells apart the names that share length, first and last (Refer-To, Reply-To). */
+    return ((uint32_t)(unsigned char)p[0] | (uint32_t)(unsigned char)p[len - 1] << 8 |
+            (uint32_t)(unsigned char)p[len / 2] << 16 | 0x00202020u) ^
+           (uint32_t)len << 24;
+}
+
+static inline uint32_t name_slot(uint32_t key, uint32_t seed)
+{
+    return (key * seed) >> (32 - HT_BITS);
+}
+
+/* A multiplier under which no two known names share a slot: tried in a fixed order, so every
+ * process picks the same one. */
+static uint32_t find_seed(void)
+{
+    for (uint32_t seed = 0x9e3779b1u;; seed += 0x6a09e668u) {
+        memset(ht, 0, sizeof(ht));
+        bool ok = true;
+        for (int t = 1; t < SB_HDR__COUNT && ok; t++) {
+            uint32_t i = name_slot(name_key(name_lc[t], name_len[t]), seed | 1);
+            ok = ht[i] == 0;
+            ht[i] = (uint8_t)t;
+        }
+        if (ok)
+            return seed | 1;
+    }
 }
 
 __attribute__((constructor)) static void hdr_table_build(void)
@@ -139,15 +162,12 @@ __attribute__((constructor)) static void hdr_table_build(void)
             name_lc[t][k] = (char)sb_lower((unsigned char)n[k]);
             name_mask[t][k] = alpha ? 0x20 : 0;
         }
-        uint32_t i = name_hash(n, len) & (HT_SIZE - 1);
-        while (ht[i])
-            i = (i + 1) & (HT_SIZE - 1);
-        ht[i] = (uint8_t)t;
         if (sb_hdr_info[t].compact) {
             compact_map[(unsigned char)sb_hdr_info[t].compact] = (uint8_t)t;
             compact_map[(unsigned char)sb_hdr_info[t].compact - 32] = (uint8_t)t;
         }
     }
+    ht_seed = find_seed();
     /* sb_method_lookup() picks table rows by position */
     for (size_t i = 0; i < SB_ARRAY_LEN(methods); i++)
         SB_BUG_ON(sb_method_lookup(sb_str_cstr(methods[i].name)) != methods[i].id);
@@ -195,12 +215,9 @@ enum sb_hdr_type sb_hdr_lookup(sb_str name)
         return (unsigned char)name.p[0] < 128 ? compact_map[(unsigned char)name.p[0]] : 0;
     if (name.len == 0 || name.len >= NAME_MAX_LEN)
         return SB_HDR_OTHER;
-    for (uint32_t i = name_hash(name.p, name.len) & (HT_SIZE - 1); ht[i];
-         i = (i + 1) & (HT_SIZE - 1)) {
-        unsigned t = ht[i];
-        if (name_len[t] == name.len && name_eq(name.p, t, name.len))
-            return (enum sb_hdr_type)t;
-    }
+    unsigned t = ht[name_slot(name_key(name.p, name.len), ht_seed)];
+    if (t && name_len[t] == name.len && name_eq(name.p, t, name.len))
+        return (enum sb_hdr_type)t;
     return SB_HDR_OTHER;
 }
 

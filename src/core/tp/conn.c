@@ -347,6 +347,7 @@ static void flush(struct tp_conn *c)
         c->outq = k->next;
         if (!c->outq)
             c->outq_tail = &c->outq;
+        c->out_bytes -= sizeof(*k);
         free(k);
     }
     want_write(c, c->outq != NULL);
@@ -362,7 +363,9 @@ int sb__tp_conn_write(struct tp_conn *c, const struct iovec *iov, int n_iov)
         total += iov[i].iov_len;
     if (total == 0)
         return 0;
-    if (c->out_bytes + total > sb__tp.max_out) {
+    /* the limit counts what the queue costs, so that many tiny writes (pongs) cannot hold far
+     * more memory than it */
+    if (c->out_bytes + total + sizeof(struct tp_chunk) > sb__tp.max_out) {
         /* a peer that does not read must not hold our memory */
         TP_STAT_ADD(tw, snd_errors, 1);
         sb__tp_conn_close(c, "output queue full");
@@ -407,7 +410,7 @@ int sb__tp_conn_write(struct tp_conn *c, const struct iovec *iov, int n_iov)
         }
         *c->outq_tail = k;
         c->outq_tail = &k->next;
-        c->out_bytes += k->len;
+        c->out_bytes += k->len + sizeof(*k);
         if (c->state == CONN_OPEN)
             want_write(c, true);
     }
@@ -423,19 +426,36 @@ static bool has_blank_line(const char *p, size_t n)
     return memmem(p, n, "\n\r\n", 3) || memmem(p, n, "\n\n", 2);
 }
 
+/* Answer <*n> pings at once. */
+static void pong(struct tp_conn *c, size_t *n)
+{
+    static const char crlfs[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+    enum { PER_IOV = (sizeof(crlfs) - 1) / 2, N_IOV = 16 };
+    while (*n && c->state != CONN_CLOSED) {
+        struct iovec iov[N_IOV];
+        int k = 0;
+        while (*n && k < N_IOV) {
+            size_t m = *n < PER_IOV ? *n : PER_IOV;
+            iov[k++] = (struct iovec){.iov_base = (void *)crlfs, .iov_len = 2 * m};
+            *n -= m;
+        }
+        (void)sb__tp_conn_write(c, iov, k);
+    }
+    *n = 0;
+}
+
 /* Frame and hand out every complete message in the read buffer. */
 static void process(struct tp_conn *c)
 {
-    size_t off = 0;
+    size_t off = 0, pings = 0;
     while (off < c->rlen && c->state != CONN_CLOSED) {
         const char *p = c->rbuf + off;
         size_t n = c->rlen - off;
         if (p[0] == '\r' || p[0] == '\n') {
             if (n >= 4 && memcmp(p, "\r\n\r\n", 4) == 0) {
                 /* RFC5626-3.5.1: a double-CRLF ping is answered with a single CRLF pong */
-                struct iovec pong = {.iov_base = (void *)"\r\n", .iov_len = 2};
                 off += 4;
-                (void)sb__tp_conn_write(c, &pong, 1);
+                pings++;
                 continue;
             }
             if (n < 4 && memcmp(p, "\r\n\r\n", n) == 0)
@@ -450,6 +470,12 @@ static void process(struct tp_conn *c)
         if (off == 0 && c->framed_len && c->framed_len < n && !c->in_body &&
             !memchr(p + c->framed_len - 1, '\n', n - c->framed_len + 1))
             break;
+        /* pongs go out before anything the next message makes us send; a read full of pings
+         * costs one write, not one per ping */
+        if (pings)
+            pong(c, &pings);
+        if (c->state == CONN_CLOSED)
+            return;
         long m = sb_msg_frame(p, n, NULL);
         if (m == SB_EAGAIN) {
             size_t from = c->framed_len > 3 ? c->framed_len - 3 : 0;
@@ -477,6 +503,8 @@ static void process(struct tp_conn *c)
         sb__tp_conn_close(c, m == SB_ELIMIT ? "message too big" : "no usable Content-Length");
         return;
     }
+    if (pings && c->state != CONN_CLOSED)
+        pong(c, &pings);
     if (c->state == CONN_CLOSED)
         return;
     if (off) {

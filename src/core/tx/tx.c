@@ -236,9 +236,34 @@ struct sb_tx *sb__tx_uas_find(struct sb_msg *m, uint32_t as_method)
 
 static void tx_free(struct sb_tx *t);
 
+static uint64_t guard_ms(void)
+{
+    int fr = sb_tx_conf.fr_timeout > sb_tx_conf.fr_inv_timeout ? sb_tx_conf.fr_timeout
+                                                               : sb_tx_conf.fr_inv_timeout;
+    return (uint64_t)(fr + sb_tx_conf.wt_timer + 5) * 1000;
+}
+
+/* A transaction nobody finishes (t_newtran and no reply) must not stay forever: it is checked
+ * once every guard period and dropped when no branch is left pending. */
+void sb__tx_arm_guard(struct sb_tx *t)
+{
+    struct sb_loop *l = sb__tx_loop();
+    if (l)
+        sb_timer_start(l, &t->wait, guard_ms());
+}
+
 static void wait_done(struct sb_timer *tm)
 {
     struct sb_tx *t = tm->data;
+    if (!t->deleting) {
+        for (unsigned i = 0; i < t->n_br; i++) {
+            if (!t->br[i]->replied) {
+                sb__tx_arm_guard(t);
+                return;
+            }
+        }
+        SB_INFO("tm: transaction %u dropped without a final reply", t->label);
+    }
     if (t->uas_state == UAS_COMPLETED && t->is_invite && t->status >= 300 && !t->is_local) {
         /* RFC3261-17.2.1: Timer H, no ACK came */
         SB_DEBUG("tm: no ACK for the %d reply of transaction %u", t->status, t->label);
@@ -504,6 +529,7 @@ int sb_tx_new(struct sb_sctx *ctx)
     }
     tw->pend_seq = 0;
     sb__tx_uas_insert(t);
+    sb__tx_arm_guard(t);
     if (t->is_invite && sb_worker_self && sb_rt.n_workers > 1) {
         t->xkey = sb__tx_xkey(m);
         t->in_xidx = true;
@@ -694,6 +720,8 @@ int sb_tx_relay(struct sb_sctx *ctx, unsigned flags)
         return -1;
     if (flags & SB_TX_RELAY_NO_AUTO_477)
         t->no_auto_477 = true;
+    if (flags & SB_TX_RELAY_NO_DNS_FAILOVER)
+        t->no_dns_failover = true;
     if (ctx->rs != &t->rs)
         t->rs = *ctx->rs;
     sb_str ruri, duri;

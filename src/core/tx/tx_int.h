@@ -74,8 +74,9 @@ struct sb_tx {
     bool in_script;     /* the request route still runs on it: do not finish yet */
     bool final_pending; /* all branches done while the script ran: decide when it returns */
     bool no_auto_477;
+    bool no_dns_failover;
     bool deleting;
-    bool in_xidx;        /* registered in the cross-worker index under <xkey> */
+    bool in_xidx; /* registered in the cross-worker index under <xkey> */
     uint64_t xkey;
     uint8_t uas_state;         /* enum tx_uas_state */
     int status;                /* last reply code sent upstream, 0 none */
@@ -143,6 +144,8 @@ int sb__tx_xidx_find(uint64_t key, unsigned not_worker);
 
 /* lifetime */
 struct sb_tx *sb__tx_alloc(void);
+/* Start the timer that drops a transaction nobody finishes. */
+void sb__tx_arm_guard(struct sb_tx *t);
 /* Keep the transaction <wait_ms> more, then free it. */
 void sb__tx_finish(struct sb_tx *t, uint64_t wait_ms);
 /* Send through the test seam or the transport. */

@@ -322,7 +322,9 @@ static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, ui
 {
     struct sb_tx *t = b->tx;
     int rc = SB_ENOENT;
-    for (unsigned i = 0; i < res->n; i++) {
+    /* RFC3263-4.3: the next target when one fails, unless the script said no-dns-failover */
+    unsigned n = t->no_dns_failover && res->n > 1 ? 1 : res->n;
+    for (unsigned i = 0; i < n; i++) {
         struct sb_dest d = {.proto =
                                 proto ? proto : (res->t[i].proto ? res->t[i].proto : SB_PROTO_UDP),
                             .to = res->t[i].addr};
@@ -373,13 +375,66 @@ static void branch_remove_last(struct sb_tx *t)
     sb__tx_branch_free(b);
 }
 
+/* The request's edits before a branch route, put back once the branch is built so that what
+ * one branch route adds does not show in the next branch. */
+struct edits {
+    struct sb_lump *lumps;
+    uint32_t n_lumps;
+    int lump_err;
+    uint16_t *hflags;
+    uint32_t n_hdrs;
+};
+
+static bool edits_save(struct sb_msg *m, struct edits *e)
+{
+    *e = (struct edits){.n_lumps = m->n_lumps, .lump_err = m->lump_err, .n_hdrs = m->n_hdrs};
+    e->lumps = malloc(sizeof(*e->lumps) * (m->n_lumps ? m->n_lumps : 1));
+    e->hflags = malloc(sizeof(*e->hflags) * (m->n_hdrs ? m->n_hdrs : 1));
+    if (!e->lumps || !e->hflags) {
+        free(e->lumps);
+        free(e->hflags);
+        return false;
+    }
+    if (m->n_lumps)
+        memcpy(e->lumps, m->lumps, sizeof(*e->lumps) * m->n_lumps);
+    for (uint32_t i = 0; i < m->n_hdrs; i++)
+        e->hflags[i] = m->hdrs[i].flags;
+    return true;
+}
+
+static void edits_restore(struct sb_msg *m, struct edits *e)
+{
+    /* the lump array only grows (in the arena): the saved lumps fit where they were */
+    if (e->n_lumps)
+        memcpy(m->lumps, e->lumps, sizeof(*e->lumps) * e->n_lumps);
+    m->n_lumps = e->n_lumps;
+    m->lump_err = e->lump_err;
+    for (uint32_t i = 0; i < e->n_hdrs && i < m->n_hdrs; i++)
+        m->hdrs[i].flags =
+            (uint16_t)((m->hdrs[i].flags & ~SB_HDRF_REMOVED) | (e->hflags[i] & SB_HDRF_REMOVED));
+    free(e->lumps);
+    free(e->hflags);
+}
+
+static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags);
+
 int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
                         const void *sock)
 {
     (void)sock;
-    struct tx_worker *tw = sb__tx_worker();
     if (t->n_br >= TX_MAX_BRANCHES || !ruri.p)
         return -1;
+    struct edits e;
+    bool saved = t->on_branch >= 0 && edits_save(t->req, &e);
+    int rc = branch_start(t, ruri, duri, bflags);
+    if (saved)
+        edits_restore(t->req, &e);
+    return rc;
+}
+
+static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags)
+{
+    struct tx_worker *tw = sb__tx_worker();
     if (t->on_branch >= 0) {
         /* branch_route: $ru / $du are the branch's; drop discards it */
         sb_str keep_ru = t->rs.new_ruri, keep_du = t->rs.dst_uri;
@@ -757,6 +812,7 @@ int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str
     t->rs.seq = sb_worker_unique();
     t->uac_cb = cb;
     t->uac_arg = arg;
+    sb__tx_arm_guard(t);
     rc = sb__tx_branch_start(t, ruri, next_hop, 0, NULL);
     if (rc != 0) {
         t->uac_cb = NULL;
