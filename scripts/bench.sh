@@ -166,6 +166,7 @@ status=0
         printf '%-12s %9s %9s %9s %9s %9s %7s %7s %7s  %s\n' "$scen" "$s" "$n" "$k" "$rn" "$rk" "$fs" "$fn" "$fk" "$tg"
         echo "$scen,$role,$s,$n,$k,$rn,$rk,$fs,$fn,$fk,$(fig "$sbl" "$scen" 25),$(fig "$kl" "$scen" 25),$(fig "$sbl" "$scen" 32),$(fig "$kl" "$scen" 32)" >>"$CMP"
     done
-} | tee "$OUT/compare.txt"
+} >"$OUT/compare.txt"
+cat "$OUT/compare.txt"
 log "per-server tables: $OUT/<label>/summary.md; this table: $OUT/compare.txt and compare.csv"
 exit $status

@@ -168,8 +168,8 @@ def reply_to(msg, code, reason="OK", to_tag="probe"):
 
 
 class Probe:
-    """A UDP socket the test registers as a contact: it answers every request with 200 and
-    remembers what arrived."""
+    """A UDP socket the test registers as a contact: it answers every request but ACK with 200
+    and hands the requests it was asked for to the test."""
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -278,10 +278,12 @@ def auth_field(user, pw):
     return "[authentication username=%s password=%s]" % (user, pw)
 
 
-def call_bob(sb, srv, port, callee_bg, caller="alice", caller_pw="alice-pw"):
-    """sipp caller -> proxy (407, then Proxy-Authorization) -> bob (the registered sipp callee)."""
+def call_bob(sb, srv, port, callee_bg, caller="alice", caller_pw="alice-pw", transport="udp"):
+    """sipp caller -> proxy (407, then Proxy-Authorization) -> bob (the registered sipp callee,
+    on UDP); the caller on <transport>."""
     r = run_sipp(sb, "caller-%d" % _next(), port, "resi_caller.xml",
-                 ["%s;%s;%s;bob" % (caller, DOMAIN, auth_field(caller, caller_pw))], timeout=20)
+                 ["%s;%s;%s;bob" % (caller, DOMAIN, auth_field(caller, caller_pw))], timeout=20,
+                 extra=["-t", "t1"] if transport == "tcp" else [])
     assert r.rc == 0, r.describe() + "\n--- server ---\n" + srv.log_tail()
     rc = callee_bg.wait(5)
     assert rc.rc == 0, rc.describe() + "\n--- server ---\n" + srv.log_tail()
@@ -348,7 +350,8 @@ def test_10000_registrations(sb):
 def test_call_and_restart_keeps_registrations(sb):
     """alice registers (contact: a socket of the test), bob is a sipp UA that registers and takes
     a call from alice through the proxy. The server is restarted; a nonce from before the
-    restart is stale; bob (registered before it) takes a second call and alice is still found."""
+    restart is stale; bob (registered before it) takes a second call, from alice over TCP this
+    time, and alice is still found."""
     db, url = sqlite_world(sb)
     port = sb.port()
     cfg = resi_cfg(port, url)
@@ -387,7 +390,7 @@ def test_call_and_restart_keeps_registrations(sb):
     got, ans = probe_user(port, "alice", probe)
     assert got is not None, "alice's binding was lost in the restart (answer %r):\n%s" % (
         ans, srv2.log_tail())
-    call_bob(sb, srv2, port, callee)
+    call_bob(sb, srv2, port, callee, transport="tcp")
     ua.close()
     probe.close()
 

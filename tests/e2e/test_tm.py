@@ -193,3 +193,19 @@ def test_cancel_from_another_socket_reaches_its_transaction(sb):
         assert _recv_request(uas, "ACK") is not None, "call %d: the 487 was not ACKed" % i
         a.close()
         b.close()
+
+
+def test_many_calls_both_workers(sb):
+    """200 calls at 100 per second: replies land on either worker and are moved to the owner of
+    their transaction; every call completes and the server stays clean (sanitizers)."""
+    srv, port, uas1, _ = start(sb, "udp")
+    uas = sb.sipp("uas", ["-sf", SCENARIOS / "uas_rr.xml", "-i", "127.0.0.1", "-p", uas1,
+                          "-m", 200, "-t", "un", "-max_socket", 400],
+                  background=True, timeout=30)
+    uac = sb.sipp("uac", ["127.0.0.1:%d" % port, "-sf", SCENARIOS / "uac_rr.xml", "-s", "bob",
+                          "-i", "127.0.0.1", "-p", sb.port(), "-m", 200, "-r", 100, "-l", 50,
+                          "-t", "un", "-max_socket", 400], timeout=30)
+    assert uac.rc == 0, uac.describe() + srv.log_tail()
+    r = uas.wait()
+    assert r.rc == 0, r.describe() + srv.log_tail()
+    assert sb.options_ok(("127.0.0.1", port))

@@ -100,6 +100,12 @@ static const char *cfg_text =
     "        append_branch(\"sip:drop@127.0.0.1:5081\");\n"
     "    }\n"
     "    if ($rU == \"sendreply\") { t_newtran(); send_reply(486, \"Busy\"); exit; }\n"
+    "    if ($rU == \"byq\") {\n"
+    "        append_branch(\"sip:c@127.0.0.1:5081\", \"0.1\");\n"
+    "        append_branch(\"sip:b@127.0.0.1:5081\", \"0.5\");\n"
+    "        serialize_branches(1);\n"
+    "        t_on_failure(\"nextq\");\n"
+    "    }\n"
     "    if ($rU == \"newtran\") { t_newtran(); exit; }\n"
     "    if ($rU == \"local\") { t_reply(403, \"Not Here\"); exit; }\n"
     "    t_relay();\n"
@@ -110,6 +116,9 @@ static const char *cfg_text =
     "branch_route[br] {\n"
     "    if ($rU == \"drop\") { drop; }\n"
     "    if ($rU == \"two\") { append_hf(\"X-Branch: two\\r\\n\"); }\n"
+    "}\n"
+    "failure_route[nextq] {\n"
+    "    if (next_branches()) { t_on_failure(\"nextq\"); t_relay(); }\n"
     "}\n"
     "failure_route[tmo] {\n"
     "    if (t_check_status(\"408\") && $T_reply_code == 408) { t_reply(480, \"$avp(keep)\"); }\n"
@@ -609,6 +618,28 @@ static void test_failure_route_serial(void **state)
     assert_true(find("SIP/2.0 200 ", UAC, 0) > 0);
 }
 
+static void test_serial_forking_by_q(void **state)
+{
+    (void)state;
+    invite("byq", "z9hG4bKe1", "INVITE");
+    /* q 1.0 ($ru) first, alone */
+    int a = find("INVITE sip:byq@", UAS1, 0);
+    assert_true(a > 0);
+    assert_int_equal(count_starting("INVITE ", 0), 1);
+    reply_to(a, 486, "y1", UAS1);
+    int b = find("INVITE sip:b@", UAS2, 0);
+    assert_true(b > a);
+    assert_int_equal(count_starting("INVITE ", 0), 2);
+    reply_to(b, 480, "y2", UAS2);
+    int c = find("INVITE sip:c@", UAS2, 0);
+    assert_true(c > b);
+    reply_to(c, 603, "y3", UAS2);
+    /* nothing left: the best of the three goes up (6xx first) */
+    assert_true(find("SIP/2.0 603 ", UAC, 0) > 0);
+    assert_int_equal(count_starting("SIP/2.0 4", UAC), 0);
+    uac_hop("byq", "z9hG4bKe1", "ACK", "y3");
+}
+
 static void test_failure_route_on_timeout(void **state)
 {
     (void)state;
@@ -619,6 +650,35 @@ static void test_failure_route_on_timeout(void **state)
     assert_true(r > 0);
     assert_int_equal(find("SIP/2.0 408 ", UAC, 0), -1);
     uac_hop("timeout", "z9hG4bKd5", "ACK", NULL);
+}
+
+static void test_failure_route_after_reload(void **state)
+{
+    (void)state;
+    invite("timeout", "z9hG4bKe2", "INVITE");
+    /* reload_routes while the branch waits: another route comes first in the new script, so the
+     * armed route is found again by its name */
+    char text[4096];
+    snprintf(text, sizeof(text), "%s",
+             "loadmodule \"tm.so\"\nloadmodule \"sl.so\"\nloadmodule \"signaling.so\"\n"
+             "loadmodule \"sipmsgops.so\"\n"
+             "route { t_relay(); }\n"
+             "failure_route[aaa] { t_reply(500, \"Wrong Route\"); }\n"
+             "failure_route[tmo] { t_reply(480, \"Reloaded\"); }\n");
+    struct sb_diag d;
+    sb_diag_init(&d);
+    struct sb_script *s2 = NULL;
+    int rc = sb_script_load_routes_text("reload.cfg", text, strlen(text), script, &d, &s2);
+    if (rc != 0 || d.n_errors)
+        sb_diag_print(&d, stderr);
+    sb_diag_free(&d);
+    assert_int_equal(rc, 0);
+    worker.script = s2;
+    advance(5100);
+    worker.script = script;
+    sb_script_free(s2);
+    assert_true(find("SIP/2.0 480 Reloaded", UAC, 0) > 0);
+    uac_hop("timeout", "z9hG4bKe2", "ACK", NULL);
 }
 
 static void test_local_reply_and_stats(void **state)
@@ -703,15 +763,16 @@ static void test_local_uac(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_invite_relayed_200),      T(test_retransmission_absorbed),
-        T(test_non2xx_acked_hop_by_hop), T(test_timer_a_and_fr_timeout),
-        T(test_timer_e_capped_at_t2),    T(test_timer_c_cancels),
-        T(test_cancel_from_uac),         T(test_fork_best_response),
-        T(test_fork_200_cancels_other),  T(test_fork_503_becomes_500),
-        T(test_fork_401_merged),         T(test_branch_route),
-        T(test_failure_route_serial),    T(test_failure_route_on_timeout),
-        T(test_local_reply_and_stats),   T(test_unfinished_transaction_dropped),
-        T(test_send_reply_is_stateful),  T(test_local_uac),
+        T(test_invite_relayed_200),       T(test_retransmission_absorbed),
+        T(test_non2xx_acked_hop_by_hop),  T(test_timer_a_and_fr_timeout),
+        T(test_timer_e_capped_at_t2),     T(test_timer_c_cancels),
+        T(test_cancel_from_uac),          T(test_fork_best_response),
+        T(test_fork_200_cancels_other),   T(test_fork_503_becomes_500),
+        T(test_fork_401_merged),          T(test_branch_route),
+        T(test_failure_route_serial),     T(test_serial_forking_by_q),
+        T(test_failure_route_on_timeout), T(test_failure_route_after_reload),
+        T(test_local_reply_and_stats),    T(test_unfinished_transaction_dropped),
+        T(test_send_reply_is_stateful),   T(test_local_uac),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -5,6 +5,8 @@
 #include "sb/hdr.h"
 #include "sb/uri.h"
 
+#include "msg_scan.h"
+
 /* LWS inside a value. CR and LF are tolerated for a fold the caller left in place, exactly as the
  * parameter iterator tolerates them. */
 static inline bool is_lws(unsigned char c)
@@ -107,9 +109,7 @@ int sb_cseq_parse(sb_str in, struct sb_cseq *out)
 /* End of the run of word characters from p[i]. */
 static inline size_t word_end(const char *p, size_t i, size_t n)
 {
-    while (i < n && sb_is_word((unsigned char)p[i]))
-        i++;
-    return i;
+    return sb__class_run(p, i, n, SB_CC_WORD, -1);
 }
 
 int sb_callid_parse(sb_str in, sb_str *out)

@@ -5,6 +5,7 @@
 #define SB_MSG_SCAN_H
 
 #include "sb/base.h"
+#include "sb/uri-t.h"
 
 #define SB__ONES UINT64_C(0x0101010101010101)
 #define SB__HIGH (SB__ONES * 0x80)
@@ -60,6 +61,104 @@ static inline size_t sb__alnum_run(const char *p, size_t i, size_t n, unsigned *
         i++;
     }
     return i;
+}
+
+/* High bit of each byte of <v> that is an ASCII letter or digit (sb__alnum_mask without the
+ * digits apart). */
+static inline uint64_t sb__alnum_hi(uint64_t v)
+{
+    uint64_t x = v & ~SB__HIGH;
+    uint64_t dig = (x + SB__ONES * (0x80 - '0')) & ~(x + SB__ONES * (0x7f - '9'));
+    uint64_t w = x | SB__ONES * 0x20;
+    uint64_t let = (w + SB__ONES * (0x80 - 'a')) & ~(w + SB__ONES * (0x7f - 'z'));
+    return (dig | let) & SB__HIGH & ~v;
+}
+
+/* End of the run from p[i] (before n) of bytes in the sb_ctype class <cls>, or equal to <extra>
+ * (-1 for none). Runs in header values are short (labels, tokens of a few bytes), where table
+ * reads cost less than word-at-a-time masks. */
+static inline size_t sb__class_run(const char *p, size_t i, size_t n, uint8_t cls, int extra)
+{
+    /* four table reads per step, one test: Call-IDs and branches run to 20-40 bytes */
+    while (n - i >= 4 &&
+           (sb_ctype[(unsigned char)p[i]] & sb_ctype[(unsigned char)p[i + 1]] &
+            sb_ctype[(unsigned char)p[i + 2]] & sb_ctype[(unsigned char)p[i + 3]] & cls))
+        i += 4;
+    while (i < n && ((sb_ctype[(unsigned char)p[i]] & cls) || (int)(unsigned char)p[i] == extra))
+        i++;
+    return i;
+}
+
+static inline size_t sb__skip_lws(const char *p, size_t i, size_t n)
+{
+    while (i < n && (sb_is_ws((unsigned char)p[i]) || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    return i;
+}
+
+/* Header values only: characters of an IPv6 reference between its brackets. */
+static inline bool sb__is_ipv6_char(unsigned char c)
+{
+    return sb_is_hex(c) || c == ':' || c == '.';
+}
+
+/* sb_param_next(..., lws = true) on p[*pos, n), by index: 1 with *out set and *pos at the next
+ * ';' or n, 0 at the end (*pos = n), or SB_EPARSE. Inline, for the Via and name-addr parsers,
+ * which read the parameters of nearly every message. */
+static inline int sb__hparam_next(const char *p, size_t *pos, size_t n, struct sb_param *out)
+{
+    size_t i = sb__skip_lws(p, *pos, n);
+    bool semi = false;
+    if (i < n && p[i] == ';') {
+        semi = true;
+        i = sb__skip_lws(p, i + 1, n);
+    }
+    if (i == n) {
+        if (semi)
+            return SB_EPARSE; /* a trailing ';' (LWS after it or not) with no parameter */
+        *pos = n;
+        return 0;
+    }
+    size_t name0 = i;
+    i = sb__class_run(p, i, n, SB_CC_TOKEN, -1);
+    if (i == name0)
+        return SB_EPARSE;
+    out->name = (sb_str){p + name0, i - name0};
+    out->value = SB_STR_NULL;
+    out->has_value = false;
+
+    size_t after = sb__skip_lws(p, i, n);
+    if (after < n && p[after] == '=') {
+        i = sb__skip_lws(p, after + 1, n);
+        size_t v0 = i;
+        if (i < n && p[i] == '"') {
+            for (i++; i < n && p[i] != '"'; i++)
+                if (p[i] == '\\' && i + 1 < n)
+                    i++;
+            if (i == n)
+                return SB_EPARSE; /* unterminated quoted string */
+            i++;
+        } else if (i < n && p[i] == '[') {
+            /* URI paramchars include the brackets; header values need the reference whole */
+            for (i++; i < n && sb__is_ipv6_char((unsigned char)p[i]); i++)
+                ;
+            if (i == n || p[i] != ']')
+                return SB_EPARSE;
+            i++;
+        } else {
+            /* gen-value = token / host / quoted-string: a host adds ':' to the token characters */
+            i = sb__class_run(p, i, n, SB_CC_TOKEN, ':');
+        }
+        if (i == v0)
+            return SB_EPARSE; /* "name=" with no value */
+        out->value = (sb_str){p + v0, i - v0};
+        out->has_value = true;
+    }
+    i = sb__skip_lws(p, i, n);
+    if (i < n && p[i] != ';')
+        return SB_EPARSE;
+    *pos = i;
+    return 1;
 }
 
 #endif

@@ -5,6 +5,8 @@
 #include "sb/hdr.h"
 #include "sb/uri.h"
 
+#include "msg_scan.h"
+
 /* RFC3261-25.1: LWS = [*WSP CRLF] 1*WSP, SWS = [LWS]. Values normally arrive unfolded, but a fold
  * left in place is still linear white space. */
 static inline size_t skip_sws(const char *p, size_t i, size_t n)
@@ -21,9 +23,7 @@ static inline size_t skip_sws(const char *p, size_t i, size_t n)
 
 static inline size_t scan_token(const char *p, size_t i, size_t n)
 {
-    while (i < n && sb_is_token((unsigned char)p[i]))
-        i++;
-    return i;
+    return sb__class_run(p, i, n, SB_CC_TOKEN, -1);
 }
 
 /* RFC3261-25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F) */
@@ -135,10 +135,9 @@ static int parse_params(const char *p, size_t i, size_t n, struct sb_nameaddr *o
     size_t first = skip_sws(p, i + 1, n);
     out->params = (sb_str){p + first, n - first};
 
-    sb_str rest = {p + i, n - i};
     struct sb_param prm;
     int rc;
-    while ((rc = sb_param_next(&rest, &prm, true)) == 1)
+    while ((rc = sb__hparam_next(p, &i, n, &prm)) == 1)
         if (hdr_param(&prm, out) != 0)
             return SB_EPARSE;
     return rc == 0 ? 0 : SB_EPARSE;

@@ -3,6 +3,8 @@
 #include "sb/base.h"
 #include "sb/uri.h"
 
+#include "msg_scan.h"
+
 /* RFC3261-25.1: paramchar = param-unreserved / unreserved / escaped, with param-unreserved =
  * "[" / "]" / "/" / ":" / "&" / "+" / "$" and unreserved = alphanum / mark. '%' is apart: it must
  * start an escape. Table driven: URI parameters are parsed for every Request-URI. */
@@ -20,13 +22,6 @@ static const uint8_t uri_paramchar[256] = {
 };
 #undef PC
 /* clang-format on */
-
-/* Header parameter values: gen-value = token / host / quoted-string. A host is token characters
- * plus ':' for an IPv6 reference in brackets (taken whole below). */
-static inline bool is_hdr_valchar(unsigned char c)
-{
-    return sb_is_token(c) || c == ':';
-}
 
 /* Advance over URI paramchars from <i>. RFC3261-25.1: "%" only as part of escaped = "%" HEXDIG
  * HEXDIG. Returns the first index past them, or SIZE_MAX on a malformed escape. */
@@ -48,37 +43,28 @@ static size_t skip_uri_paramchars(const char *p, size_t i, size_t n)
     return i;
 }
 
-/* Header values only: characters of an IPv6 reference between its brackets. */
-static inline bool is_ipv6_char(unsigned char c)
-{
-    return sb_is_hex(c) || c == ':' || c == '.';
-}
-
-static inline size_t skip_lws(const char *p, size_t i, size_t n)
-{
-    while (i < n && (sb_is_ws((unsigned char)p[i]) || p[i] == '\r' || p[i] == '\n'))
-        i++;
-    return i;
-}
-
 int sb_param_next(sb_str *s, struct sb_param *out, bool lws)
 {
     const char *p = s->p;
     size_t n = s->len, i = 0;
-    bool semi = false;
 
-    if (lws)
-        i = skip_lws(p, i, n);
+    if (lws) {
+        int rc = sb__hparam_next(p, &i, n, out);
+        if (rc >= 0 && n) { /* an absent list may be {NULL, 0}: no arithmetic on a null pointer */
+            s->p += i;
+            s->len -= i;
+        }
+        return rc;
+    }
+
+    bool semi = false;
     if (i < n && p[i] == ';') {
         semi = true;
         i++;
-        if (lws)
-            i = skip_lws(p, i, n);
     }
     if (i == n) {
         if (semi)
-            return SB_EPARSE; /* a trailing ';' (LWS after it or not) with no parameter */
-        /* an absent list may be {NULL, 0}: no arithmetic on a null pointer */
+            return SB_EPARSE; /* a trailing ';' with no parameter */
         if (n)
             s->p += n;
         s->len = 0;
@@ -86,53 +72,21 @@ int sb_param_next(sb_str *s, struct sb_param *out, bool lws)
     }
 
     size_t name0 = i;
-    if (lws) {
-        while (i < n && sb_is_token((unsigned char)p[i]))
-            i++;
-    } else {
-        i = skip_uri_paramchars(p, i, n);
-    }
+    i = skip_uri_paramchars(p, i, n);
     if (i == name0 || i == SIZE_MAX)
         return SB_EPARSE;
     out->name = (sb_str){p + name0, i - name0};
     out->value = SB_STR_NULL;
     out->has_value = false;
 
-    size_t after = lws ? skip_lws(p, i, n) : i;
-    if (after < n && p[after] == '=') {
-        i = after + 1;
-        if (lws)
-            i = skip_lws(p, i, n);
-        size_t v0 = i;
-        if (i < n && p[i] == '"' && lws) {
-            for (i++; i < n && p[i] != '"'; i++)
-                if (p[i] == '\\' && i + 1 < n)
-                    i++;
-            if (i == n)
-                return SB_EPARSE; /* unterminated quoted string */
-            i++;
-        } else if (i < n && p[i] == '[' && lws) {
-            /* URI paramchars include the brackets; header values need the reference whole */
-            for (i++; i < n && is_ipv6_char((unsigned char)p[i]); i++)
-                ;
-            if (i == n || p[i] != ']')
-                return SB_EPARSE;
-            i++;
-        } else if (lws) {
-            while (i < n && is_hdr_valchar((unsigned char)p[i]))
-                i++;
-        } else {
-            i = skip_uri_paramchars(p, i, n);
-            if (i == SIZE_MAX)
-                return SB_EPARSE;
-        }
-        if (i == v0)
-            return SB_EPARSE; /* "name=" with no value */
+    if (i < n && p[i] == '=') {
+        size_t v0 = ++i;
+        i = skip_uri_paramchars(p, i, n);
+        if (i == SIZE_MAX || i == v0)
+            return SB_EPARSE; /* a malformed escape, or "name=" with no value */
         out->value = (sb_str){p + v0, i - v0};
         out->has_value = true;
     }
-    if (lws)
-        i = skip_lws(p, i, n);
     if (i < n && p[i] != ';')
         return SB_EPARSE;
     s->p += i;

@@ -5,6 +5,8 @@
 #include "sb/hdr.h"
 #include "sb/uri.h"
 
+#include "msg_scan.h"
+
 /* RFC3261-25.1: LWS = [*WSP CRLF] 1*WSP, SWS = [LWS]. Values normally arrive unfolded, but a fold
  * left in place is still linear white space. */
 static inline size_t skip_sws(const char *p, size_t i, size_t n)
@@ -21,9 +23,7 @@ static inline size_t skip_sws(const char *p, size_t i, size_t n)
 
 static inline size_t scan_token(const char *p, size_t i, size_t n)
 {
-    while (i < n && sb_is_token((unsigned char)p[i]))
-        i++;
-    return i;
+    return sb__class_run(p, i, n, SB_CC_TOKEN, -1);
 }
 
 static bool is_all_token(sb_str s)
@@ -114,19 +114,16 @@ static bool is_ipv6(const char *p, size_t n)
  * of a host; sets *kind and returns the index after the host, or BAD. */
 static size_t scan_hostname(const char *p, size_t i, size_t n, uint8_t *kind)
 {
-    const uint8_t alnum = SB_CC_ALPHA | SB_CC_DIGIT;
     size_t h0 = i, top = i;
-    uint8_t seen = 0; /* SB_CC_ALPHA once a letter or '-' shows the host is not IPv4 */
+    unsigned seen = 0; /* SB_CC_ALPHA once a letter or '-' shows the host is not IPv4 */
     for (;;) {
         size_t l0 = i;
-        while (i < n) {
-            uint8_t cc = sb_ctype[(unsigned char)p[i]] & alnum;
-            if (!cc) {
-                if (p[i] != '-')
-                    break;
-                cc = SB_CC_ALPHA;
-            }
-            seen |= cc;
+        /* letters and digits eight at a time; a '-' shows the host is not IPv4 */
+        for (;;) {
+            i = sb__alnum_run(p, i, n, &seen);
+            if (i == n || p[i] != '-')
+                break;
+            seen |= SB_CC_ALPHA;
             i++;
         }
         if (i == l0) {
@@ -383,10 +380,9 @@ static int parse_params(const char *p, size_t i, size_t n, struct sb_via *out)
     size_t first = skip_sws(p, i + 1, end);
     out->params = (sb_str){p + first, end - first};
 
-    sb_str rest = {p + i, end - i};
     struct sb_param prm;
     int rc;
-    while ((rc = sb_param_next(&rest, &prm, true)) == 1)
+    while ((rc = sb__hparam_next(p, &i, end, &prm)) == 1)
         if (via_param(&prm, out) != 0)
             return SB_EPARSE;
     return rc == 0 ? 0 : SB_EPARSE;

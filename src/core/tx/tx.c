@@ -272,6 +272,28 @@ static void wait_done(struct sb_timer *tm)
     tx_free(t);
 }
 
+void sb__tx_route_set(struct tx_route *r, const struct sb_script *s, uint32_t type, int idx)
+{
+    r->idx = idx;
+    r->script = s;
+    r->name[0] = '\0';
+    const char *n = idx >= 0 && s ? sb_script_route_name(s, type, idx) : NULL;
+    if (n)
+        snprintf(r->name, sizeof(r->name), "%s", n);
+}
+
+int sb__tx_route_idx(struct tx_route *r, uint32_t type)
+{
+    if (r->idx < 0)
+        return -1;
+    const struct sb_script *cur = sb_worker_self ? sb_worker_self->script : sb_current_script();
+    if (cur != r->script) {
+        r->idx = cur ? sb_script_route(cur, type, sb_str_cstr(r->name)) : -1;
+        r->script = cur;
+    }
+    return r->idx;
+}
+
 struct sb_tx *sb__tx_alloc(void)
 {
     struct tx_worker *tw = sb__tx_worker();
@@ -282,7 +304,7 @@ struct sb_tx *sb__tx_alloc(void)
         return NULL;
     t->label = ++tw->next_label;
     t->key = sb_worker_unique();
-    t->on_failure = t->on_reply = t->on_branch = -1;
+    t->on_failure.idx = t->on_reply.idx = t->on_branch.idx = -1;
     t->cur_branch = -1;
     t->fr_ms = sb_tx_conf.fr_timeout * 1000;
     t->fr_inv_ms = sb_tx_conf.fr_inv_timeout * 1000;
@@ -519,9 +541,9 @@ int sb_tx_new(struct sb_sctx *ctx)
     to_tag_make(t);
     t->rs = *ctx->rs;
     if (tw->pend_seq == ctx->rs->seq) {
-        t->on_failure = tw->pend_on_failure;
-        t->on_reply = tw->pend_on_reply;
-        t->on_branch = tw->pend_on_branch;
+        sb__tx_route_set(&t->on_failure, ctx->script, SB_ROUTE_FAILURE, tw->pend_on_failure);
+        sb__tx_route_set(&t->on_reply, ctx->script, SB_ROUTE_ONREPLY, tw->pend_on_reply);
+        sb__tx_route_set(&t->on_branch, ctx->script, SB_ROUTE_BRANCH, tw->pend_on_branch);
         if (tw->pend_fr_ms)
             t->fr_ms = tw->pend_fr_ms;
         if (tw->pend_fr_inv_ms)
@@ -552,9 +574,14 @@ int sb_tx_arm(struct sb_sctx *ctx, enum sb_tx_route which, int idx)
     struct sb_tx *t = sb_tx_of(ctx);
     int *slot;
     if (t) {
-        slot = which == SB_TX_ON_FAILURE ? &t->on_failure
-               : which == SB_TX_ON_REPLY ? &t->on_reply
-                                         : &t->on_branch;
+        struct tx_route *r = which == SB_TX_ON_FAILURE ? &t->on_failure
+                             : which == SB_TX_ON_REPLY ? &t->on_reply
+                                                       : &t->on_branch;
+        uint32_t type = which == SB_TX_ON_FAILURE ? SB_ROUTE_FAILURE
+                        : which == SB_TX_ON_REPLY ? SB_ROUTE_ONREPLY
+                                                  : SB_ROUTE_BRANCH;
+        sb__tx_route_set(r, ctx->script, type, idx);
+        return 0;
     } else {
         if (tw->pend_seq != ctx->rs->seq) {
             tw->pend_seq = ctx->rs->seq;

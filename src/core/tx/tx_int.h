@@ -29,6 +29,15 @@ enum tx_uac_state {
 };
 
 struct tx_dnsw; /* a branch waiting for the resolver */
+struct sb_script;
+
+/* A route armed on a transaction. The index belongs to <script>; after a reload_routes the
+ * route is found again by name in the script the worker runs then. */
+struct tx_route {
+    int idx; /* -1: not armed */
+    const struct sb_script *script;
+    char name[64];
+};
 
 struct tx_branch {
     struct sb_tx *tx;
@@ -90,8 +99,8 @@ struct sb_tx {
     struct sb_buf *last_reply; /* for retransmissions of the request */
     struct sb_timer g;         /* Timer G: the final reply again over UDP */
     uint64_t g_ms;
-    struct sb_timer wait;                /* H / I / J / wt_timer, then the transaction goes */
-    int on_failure, on_reply, on_branch; /* route indexes, -1 none */
+    struct sb_timer wait; /* H / I / J / wt_timer, then the transaction goes */
+    struct tx_route on_failure, on_reply, on_branch;
     int fr_ms, fr_inv_ms;
     char *add_hdrs; /* t_add_hdrs, heap */
     size_t add_hdrs_len;
@@ -172,6 +181,10 @@ void sb__tx_branch_cancel(struct tx_branch *b);
 void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct sb_rcv *rcv);
 /* Every branch has a final: choose and relay the best, or run the failure route. */
 void sb__tx_check_done(struct sb_tx *t);
+/* Arm <r> with route <idx> of <type> in <s> (-1 disarms). */
+void sb__tx_route_set(struct tx_route *r, const struct sb_script *s, uint32_t type, int idx);
+/* The index of <r> in the script this worker runs now, or -1. */
+int sb__tx_route_idx(struct tx_route *r, uint32_t type);
 /* Run a route of <type> on the transaction's request. */
 sb_res sb__tx_run_route(struct sb_tx *t, uint32_t type, int idx, struct sb_msg *reply);
 

@@ -425,7 +425,7 @@ int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
     if (t->n_br >= TX_MAX_BRANCHES || !ruri.p)
         return -1;
     struct edits e;
-    bool saved = t->on_branch >= 0 && edits_save(t->req, &e);
+    bool saved = t->on_branch.idx >= 0 && edits_save(t->req, &e);
     int rc = branch_start(t, ruri, duri, bflags);
     if (saved)
         edits_restore(t->req, &e);
@@ -435,7 +435,8 @@ int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
 static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags)
 {
     struct tx_worker *tw = sb__tx_worker();
-    if (t->on_branch >= 0) {
+    int br_idx = sb__tx_route_idx(&t->on_branch, SB_ROUTE_BRANCH);
+    if (br_idx >= 0) {
         /* branch_route: $ru / $du are the branch's; drop discards it */
         sb_str keep_ru = t->rs.new_ruri, keep_du = t->rs.dst_uri;
         uint32_t keep_bf = t->rs.bflags;
@@ -443,7 +444,7 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
         t->rs.dst_uri = duri.len ? duri : SB_STR_NULL;
         t->rs.bflags = bflags;
         t->cur_branch = (int)t->n_br;
-        sb_res r = sb__tx_run_route(t, SB_ROUTE_BRANCH, t->on_branch, NULL);
+        sb_res r = sb__tx_run_route(t, SB_ROUTE_BRANCH, br_idx, NULL);
         t->cur_branch = -1;
         ruri = t->rs.new_ruri.p ? t->rs.new_ruri : ruri;
         duri = t->rs.dst_uri;
@@ -543,10 +544,11 @@ void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct
     int code = reply->status;
     struct sb_loop *l = sb__tx_loop();
     bool relay = true;
-    if (t->on_reply >= 0 && !t->is_local) {
+    int rp_idx = t->is_local ? -1 : sb__tx_route_idx(&t->on_reply, SB_ROUTE_ONREPLY);
+    if (rp_idx >= 0) {
         t->cur_branch = b->idx;
         t->cur_code = code;
-        sb_res r = sb__tx_run_route(t, SB_ROUTE_ONREPLY, t->on_reply, reply);
+        sb_res r = sb__tx_run_route(t, SB_ROUTE_ONREPLY, rp_idx, reply);
         t->cur_branch = -1;
         t->cur_code = 0;
         if (r.ctl == SB_CTL_DROP && code < 200)
@@ -692,9 +694,9 @@ void sb__tx_check_done(struct sb_tx *t)
         return;
     }
     struct tx_branch *b = t->br[best];
-    if (t->on_failure >= 0 && !t->is_local && !t->cancelled) {
-        int idx = t->on_failure;
-        t->on_failure = -1; /* re-armed by t_on_failure inside the route */
+    int idx = t->is_local || t->cancelled ? -1 : sb__tx_route_idx(&t->on_failure, SB_ROUTE_FAILURE);
+    if (idx >= 0) {
+        t->on_failure.idx = -1; /* re-armed by t_on_failure inside the route */
         unsigned before = t->n_br;
         t->in_failure = true;
         t->cur_branch = best;

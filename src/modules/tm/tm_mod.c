@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sb/avp.h"
 #include "sb/log.h"
+#include "sb/msg_build.h"
 #include "sb/mod-t.h"
 #include "sb/msg.h"
 #include "sb/script.h"
@@ -199,6 +201,154 @@ static sb_res w_flush_flags(struct sb_sctx *ctx, const struct sb_arg *args)
     return sb_tx_flush_flags(ctx) == 0 ? sb_res_true() : sb_res_false();
 }
 
+/* ---- serial forking by q-value ------------------------------------------------------------- */
+
+/* The destinations not tried yet, one AVP value each ("q SP uri SP duri"), highest q on top. They
+ * live in the transaction's AVP list, so failure routes see them. */
+static uint32_t serial_avp;
+
+struct cand {
+    sb_str uri, duri;
+    int q;
+    uint32_t bflags;
+};
+
+static int q_eff(int q)
+{
+    return q < 0 ? 1000 : q; /* no q: as 1.0 */
+}
+
+static bool set_dest(struct sb_sctx *ctx, sb_str uri, sb_str duri)
+{
+    return sb_ruri_set(ctx, uri) == 0 && sb_duri_set(ctx, duri.len ? duri : SB_STR_NULL) == 0;
+}
+
+static bool push_branch(struct sb_sctx *ctx, sb_str uri, sb_str duri, int q)
+{
+    struct sb_route_state *rs = ctx->rs;
+    if (rs->n_branches >= SB_MAX_BRANCHES - 1)
+        return false;
+    struct sb_branch_ent *v = sb_arena_alloc(&ctx->msg->arena, sizeof(*v) * SB_MAX_BRANCHES);
+    if (!v)
+        return false;
+    if (rs->n_branches)
+        memcpy(v, rs->branches, sizeof(*v) * rs->n_branches);
+    struct sb_branch_ent *e = &v[rs->n_branches];
+    *e = (struct sb_branch_ent){.q = q};
+    e->uri = sb_msg_strdup(ctx->msg, uri);
+    e->dst_uri = duri.len ? sb_msg_strdup(ctx->msg, duri) : SB_STR_NULL;
+    if (!e->uri.p)
+        return false;
+    rs->branches = v;
+    rs->n_branches++;
+    return true;
+}
+
+/* serialize_branches(clear): keep the highest-q destinations for now, the rest for
+ * next_branches(). All of the same q: nothing to do. */
+static sb_res w_serialize(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    struct sb_route_state *rs = ctx->rs;
+    if (!rs || !ctx->msg || !ctx->avps)
+        return sb_res_false();
+    if (args[0].present && args[0].v.type == SB_VAL_INT && args[0].v.i)
+        sb_avps_del_all(ctx->avps, serial_avp);
+    struct cand c[SB_MAX_BRANCHES];
+    unsigned n = 0;
+    c[n++] = (struct cand){sb_ruri_get(ctx), sb_duri_get(ctx), -1, rs->bflags};
+    for (uint32_t i = 0; i < rs->n_branches && n < SB_MAX_BRANCHES; i++)
+        c[n++] = (struct cand){rs->branches[i].uri, rs->branches[i].dst_uri, rs->branches[i].q,
+                               rs->branches[i].bflags};
+    bool same = true;
+    for (unsigned i = 1; i < n; i++)
+        same = same && q_eff(c[i].q) == q_eff(c[0].q);
+    if (same)
+        return sb_res_true();
+    /* stable: equal q keep their order */
+    for (unsigned i = 1; i < n; i++) {
+        struct cand k = c[i];
+        unsigned j = i;
+        for (; j > 0 && q_eff(c[j - 1].q) < q_eff(k.q); j--)
+            c[j] = c[j - 1];
+        c[j] = k;
+    }
+    unsigned first = 1;
+    while (first < n && q_eff(c[first].q) == q_eff(c[0].q))
+        first++;
+    for (unsigned i = n; i-- > first;) {
+        size_t cap = c[i].uri.len + c[i].duri.len + 16;
+        char *p = sb_arena_alloc(ctx->scratch, cap);
+        if (!p)
+            return sb_res_error(SB_ENOMEM);
+        int len = snprintf(p, cap, "%d " SB_STR_FMT " " SB_STR_FMT, q_eff(c[i].q),
+                           SB_STR_ARG(c[i].uri), SB_STR_ARG(c[i].duri));
+        struct sb_val v = {.type = SB_VAL_STR, .s = {p, (size_t)len}};
+        if (sb_avps_push(ctx->avps, serial_avp, &v) < 0)
+            return sb_res_error(SB_ENOMEM);
+    }
+    rs->n_branches = 0;
+    if (!set_dest(ctx, c[0].uri, c[0].duri))
+        return sb_res_false();
+    for (unsigned i = 1; i < first; i++)
+        if (!push_branch(ctx, c[i].uri, c[i].duri, c[i].q))
+            return sb_res_false();
+    return sb_res_true();
+}
+
+static bool split_cand(sb_str s, int *q, sb_str *uri, sb_str *duri)
+{
+    long a = sb_str_chr(s, ' ');
+    if (a <= 0)
+        return false;
+    uint32_t qv;
+    if (sb_str_to_u32((sb_str){s.p, (size_t)a}, &qv) < 0)
+        return false;
+    *q = (int)qv;
+    sb_str rest = {s.p + a + 1, s.len - (size_t)a - 1};
+    long b = sb_str_chr(rest, ' ');
+    if (b < 0)
+        return false;
+    *uri = (sb_str){rest.p, (size_t)b};
+    *duri = (sb_str){rest.p + b + 1, rest.len - (size_t)b - 1};
+    return uri->len > 0;
+}
+
+/* next_branches(): the next group of equal q becomes the destination set; -1 when none is
+ * left. */
+static sb_res w_next_branches(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    (void)args;
+    if (!ctx->rs || !ctx->msg || !ctx->avps)
+        return sb_res_false();
+    struct sb_val v;
+    int gq = -1;
+    bool any = false;
+    while (sb_avps_get(ctx->avps, serial_avp, 0, &v)) {
+        int q;
+        sb_str uri, duri;
+        if (v.type != SB_VAL_STR || !split_cand(v.s, &q, &uri, &duri)) {
+            sb_avps_del(ctx->avps, serial_avp, 0);
+            continue;
+        }
+        if (any && q != gq)
+            break;
+        /* the value goes with the delete: set_dest / push_branch copy into the message first */
+        bool ok;
+        if (!any) {
+            ctx->rs->n_branches = 0;
+            ok = set_dest(ctx, uri, duri);
+        } else {
+            ok = push_branch(ctx, uri, duri, q);
+        }
+        sb_avps_del(ctx->avps, serial_avp, 0);
+        if (!ok)
+            return sb_res_false();
+        any = true;
+        gq = q;
+    }
+    return any ? sb_res_true() : sb_res_false();
+}
+
 #define R_REQ  SB_ROUTE_REQUEST
 #define R_FAIL SB_ROUTE_FAILURE
 #define R_RPL  SB_ROUTE_ONREPLY
@@ -264,6 +414,12 @@ static const struct sb_mod_fn fns[] = {
      .args = {{.kind = SB_ARG_STR}},
      .routes = R_REQ},
     {.name = "t_flush_flags", .fn = w_flush_flags, .routes = R_REQ | R_BR},
+    {.name = "serialize_branches",
+     .fn = w_serialize,
+     .n_args = 1,
+     .args = {{.kind = SB_ARG_INT, .flags = SB_ARGF_OPT}},
+     .routes = R_REQ | R_FAIL},
+    {.name = "next_branches", .fn = w_next_branches, .routes = R_REQ | R_FAIL},
     {.name = NULL},
 };
 
@@ -445,6 +601,8 @@ static int tm_init(void)
     sb_tx_conf.restart_fr_on_each_reply = conf.restart_fr;
     sb_tx_conf.auto_100trying = conf.auto_100;
     sb_tx_conf.disable_6xx_block = conf.no_6xx_block;
+    if (sb_avp_id(SB_STR("__sb_serial_branches"), &serial_avp) < 0)
+        return SB_ENOMEM;
     sb_tx_enable();
     sb__signaling_tx_reply = signaling_reply;
     return 0;
