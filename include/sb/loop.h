@@ -76,6 +76,8 @@ uint64_t sb_loop_now(const struct sb_loop *l);
 void sb_loop_update_time(struct sb_loop *l);
 /* CLOCK_MONOTONIC in ms, any thread. */
 uint64_t sb_now_ms(void);
+/* CLOCK_MONOTONIC in microseconds, any thread. */
+uint64_t sb_now_us(void);
 
 /* Run until sb_loop_stop(). Returns 0. */
 int sb_loop_run(struct sb_loop *l);

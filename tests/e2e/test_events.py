@@ -141,3 +141,45 @@ def test_subscribe_errors(sb):
     assert mi.call("raise_event", ["E_NO_SUCH"])["error"]["code"] == -32000
     assert mi.call("raise_event", {"event": "E_MY_EVENT", "params": [1]})["error"]["code"] == \
         -32602
+
+
+THRESHOLD_CFG = """
+log_level = 3
+stderror_enabled = yes
+socket = udp:127.0.0.1:@PORT@
+exec_msg_threshold = @US@
+
+loadmodule "proto_udp.so"
+loadmodule "sl.so"
+
+route {
+    # a deliberately slow route: a bounded busy loop
+    $var(i) = 0;
+    while ($var(i) < @LOOPS@) { $var(i) = $var(i) + 1; }
+    sl_send_reply(200, "OK");
+}
+
+event_route[E_CORE_THRESHOLD] {
+    xlog("L_NOTICE", "SLOW source=$param(source) us=$param(time) what=$param(extra)\\n");
+}
+"""
+
+
+def test_core_threshold_event(sb):
+    """exec_msg_threshold: a message whose handling takes longer raises E_CORE_THRESHOLD (and a
+    warning); below the threshold nothing is raised."""
+    port = sb.port()
+    srv = sb.server(THRESHOLD_CFG, PORT=port, US=1, LOOPS=3000,
+                    listen=[("udp", "127.0.0.1", port)])
+    options(sb, port)
+    assert wait_log(srv, "SLOW source=msg processing us="), srv.log_tail()
+    assert "what=request from 127.0.0.1:" in srv.log()
+    assert "exec_msg_threshold 1)" in srv.log()
+    srv.stop()
+
+    port = sb.port()
+    srv = sb.server(THRESHOLD_CFG, PORT=port, US=10000000, LOOPS=1,
+                    listen=[("udp", "127.0.0.1", port)])
+    options(sb, port)
+    time.sleep(0.3)
+    assert "SLOW source=" not in srv.log()

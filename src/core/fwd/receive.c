@@ -8,6 +8,8 @@
 
 #include "fwd/fwd_int.h"
 #include "sb/avp.h"
+#include "sb/core_cfg.h"
+#include "sb/evi.h"
 #include "sb/loop.h"
 #include "sb/log.h"
 #include "sb/script.h"
@@ -486,6 +488,10 @@ void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
     st->cur = m;
     st->cur_buf = buf;
     st->cur_taken = false;
+    /* exec_msg_threshold: time the whole handling only when someone asked for it */
+    const struct sb_core_cfg *cfg = sb__fwd_cfg();
+    int threshold = cfg ? cfg->exec_msg_threshold : 0;
+    uint64_t t0 = threshold > 0 ? sb_now_us() : 0;
     uint8_t proto = rcv->sock ? rcv->sock->proto : rcv->peer.proto;
     unsigned flags = sb__is_stream(proto) ? SB_MSG_STREAM : 0;
     int rc = sb_msg_parse(m, buf->data, len, flags);
@@ -508,6 +514,19 @@ void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
         bad_request(st, s, rcv, m, flags);
     } else {
         on_request(st, s, rcv, m);
+    }
+    if (threshold > 0) {
+        uint64_t us = sb_now_us() - t0;
+        if (us > (uint64_t)threshold) {
+            char what[96];
+            int n = snprintf(what, sizeof(what), "%s from %s:%u",
+                             m->kind == SB_MSG_REPLY ? "reply" : "request", rcv->src_ip,
+                             (unsigned)rcv->peer.src_port);
+            SB_WARN("processing a %s took %llu us (exec_msg_threshold %d)", what,
+                    (unsigned long long)us, threshold);
+            sb_evi_core_threshold("msg processing", (int64_t)us,
+                                  (sb_str){what, n > 0 ? (size_t)n : 0});
+        }
     }
     bool taken = st->cur_taken;
     st->cur = outer;
