@@ -2,6 +2,7 @@
 /* Replies made from a request (RFC 3261 §8.2.6), written once into a buffer of the exact size, and
  * the default reason phrases (RFC 3261 §21 and the registered extension codes). */
 #include "msg/lump_int.h"
+#include "sb/log.h"
 
 #define R(c, s)                                                                                    \
     case c: return SB_STR(s)
@@ -356,7 +357,14 @@ int sb_msg_build_reply(struct sb_msg *req, const struct sb_reply_opts *o, struct
     struct sb_wbuf w;
     sb_wbuf_init(&w, b->data, cap);
     rc = reply_write(req, o, &p, &w);
-    SB_BUG_ON(rc || w.len != cap); /* the length and the writer walk the same plan */
+    if (SB_UNLIKELY(rc || w.len != cap)) {
+        /* the length and the writer walk the same plan: a mismatch is a bug, but one that a
+         * packet can reach, so it costs this reply, never the process */
+        SB_ERR("reply builder: %zu bytes planned, %zu written (%d): reply not sent", cap, w.len,
+               rc);
+        sb_buf_unref(b);
+        return rc ? rc : SB_EINVAL;
+    }
     b->len = (uint32_t)w.len;
     *out = b;
     return 0;
