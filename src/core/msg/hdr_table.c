@@ -3,6 +3,8 @@
 #include "sb/base.h"
 #include "sb/hdr.h"
 
+#include "msg_scan.h"
+
 /* clang-format off */
 #define P(fn, type) .parse = (sb_hdr_parse_fn)(fn), .parsed_size = sizeof(type)
 #define NA P(sb_nameaddr_parse, struct sb_nameaddr)
@@ -90,59 +92,48 @@ const struct sb_hdr_info sb_hdr_info[SB_HDR__COUNT] = {
 };
 /* clang-format on */
 
+/* clang-format off */
+#define M(lit, id) {lit, sizeof(lit) - 1, id}
+/* clang-format on */
 static const struct {
     const char *name;
+    size_t len;
     uint32_t id;
 } methods[] = {
-    {"INVITE", SB_METHOD_INVITE},     {"ACK", SB_METHOD_ACK},
-    {"BYE", SB_METHOD_BYE},           {"CANCEL", SB_METHOD_CANCEL},
-    {"REGISTER", SB_METHOD_REGISTER}, {"OPTIONS", SB_METHOD_OPTIONS},
-    {"INFO", SB_METHOD_INFO},         {"UPDATE", SB_METHOD_UPDATE},
-    {"PRACK", SB_METHOD_PRACK},       {"SUBSCRIBE", SB_METHOD_SUBSCRIBE},
-    {"NOTIFY", SB_METHOD_NOTIFY},     {"PUBLISH", SB_METHOD_PUBLISH},
-    {"MESSAGE", SB_METHOD_MESSAGE},   {"REFER", SB_METHOD_REFER},
+    M("INVITE", SB_METHOD_INVITE),     M("ACK", SB_METHOD_ACK),
+    M("BYE", SB_METHOD_BYE),           M("CANCEL", SB_METHOD_CANCEL),
+    M("REGISTER", SB_METHOD_REGISTER), M("OPTIONS", SB_METHOD_OPTIONS),
+    M("INFO", SB_METHOD_INFO),         M("UPDATE", SB_METHOD_UPDATE),
+    M("PRACK", SB_METHOD_PRACK),       M("SUBSCRIBE", SB_METHOD_SUBSCRIBE),
+    M("NOTIFY", SB_METHOD_NOTIFY),     M("PUBLISH", SB_METHOD_PUBLISH),
+    M("MESSAGE", SB_METHOD_MESSAGE),   M("REFER", SB_METHOD_REFER),
 };
+#undef M
 
 /* Name lookup: a perfect hash keyed by the length and three case-folded characters, built at
  * start-up from sb_hdr_info[]. It runs for every header of every message, so a lookup is one hash,
  * one table read and one compare, never a probe sequence. Names are compared a word at a time:
  * each known name is kept in lower case with a mask that has 0x20 under its letters (and 0 under
  * its '-'), so that (input | mask) == name is an exact case-insensitive compare. */
-#define HT_BITS      10
-#define HT_SIZE      (1u << HT_BITS)
-#define NAME_MAX_LEN 24
-static uint8_t ht[HT_SIZE]; /* header type, 0 = empty slot */
-static uint32_t ht_seed;
-static uint8_t compact_map[128];
-static uint8_t name_len[SB_HDR__COUNT];
-static char name_lc[SB_HDR__COUNT][NAME_MAX_LEN];
-static char name_mask[SB_HDR__COUNT][NAME_MAX_LEN];
-
-static inline uint32_t name_key(const char *p, size_t len)
-{
-    /* | 0x20 folds letters; other bytes fold consistently, which is all a hash needs. The middle
-     * character tells apart the names that share length, first and last (Refer-To, Reply-To). */
-    return ((uint32_t)(unsigned char)p[0] | (uint32_t)(unsigned char)p[len - 1] << 8 |
-            (uint32_t)(unsigned char)p[len / 2] << 16 | 0x00202020u) ^
-           (uint32_t)len << 24;
-}
-
-static inline uint32_t name_slot(uint32_t key, uint32_t seed)
-{
-    return (key * seed) >> (32 - HT_BITS);
-}
+uint8_t sb__hdr_ht[SB__HDR_HT_SIZE]; /* header type, 0 = empty slot */
+uint32_t sb__hdr_ht_seed;
+uint8_t sb__hdr_compact[128];
+uint8_t sb__hdr_name_len[SB_HDR__COUNT];
+char sb__hdr_name_lc[SB_HDR__COUNT][SB__HDR_NAME_MAX];
+char sb__hdr_name_mask[SB_HDR__COUNT][SB__HDR_NAME_MAX];
 
 /* A multiplier under which no two known names share a slot: tried in a fixed order, so every
  * process picks the same one. */
 static uint32_t find_seed(void)
 {
     for (uint32_t seed = 0x9e3779b1u;; seed += 0x6a09e668u) {
-        memset(ht, 0, sizeof(ht));
+        memset(sb__hdr_ht, 0, sizeof(sb__hdr_ht));
         bool ok = true;
         for (int t = 1; t < SB_HDR__COUNT && ok; t++) {
-            uint32_t i = name_slot(name_key(name_lc[t], name_len[t]), seed | 1);
-            ok = ht[i] == 0;
-            ht[i] = (uint8_t)t;
+            uint32_t i =
+                sb__hdr_slot(sb__hdr_key(sb__hdr_name_lc[t], sb__hdr_name_len[t]), seed | 1);
+            ok = sb__hdr_ht[i] == 0;
+            sb__hdr_ht[i] = (uint8_t)t;
         }
         if (ok)
             return seed | 1;
@@ -154,71 +145,28 @@ __attribute__((constructor)) static void hdr_table_build(void)
     for (int t = 1; t < SB_HDR__COUNT; t++) {
         const char *n = sb_hdr_info[t].name;
         size_t len = strlen(n);
-        SB_BUG_ON(len < 2 || len >= NAME_MAX_LEN);
-        name_len[t] = (uint8_t)len;
+        SB_BUG_ON(len < 2 || len >= SB__HDR_NAME_MAX);
+        sb__hdr_name_len[t] = (uint8_t)len;
         for (size_t k = 0; k < len; k++) {
             bool alpha = sb_is_alpha((unsigned char)n[k]);
             SB_BUG_ON(!alpha && n[k] != '-'); /* the mask compare relies on it */
-            name_lc[t][k] = (char)sb_lower((unsigned char)n[k]);
-            name_mask[t][k] = alpha ? 0x20 : 0;
+            sb__hdr_name_lc[t][k] = (char)sb_lower((unsigned char)n[k]);
+            sb__hdr_name_mask[t][k] = alpha ? 0x20 : 0;
         }
         if (sb_hdr_info[t].compact) {
-            compact_map[(unsigned char)sb_hdr_info[t].compact] = (uint8_t)t;
-            compact_map[(unsigned char)sb_hdr_info[t].compact - 32] = (uint8_t)t;
+            sb__hdr_compact[(unsigned char)sb_hdr_info[t].compact] = (uint8_t)t;
+            sb__hdr_compact[(unsigned char)sb_hdr_info[t].compact - 32] = (uint8_t)t;
         }
     }
-    ht_seed = find_seed();
+    sb__hdr_ht_seed = find_seed();
     /* sb_method_lookup() picks table rows by position */
     for (size_t i = 0; i < SB_ARRAY_LEN(methods); i++)
         SB_BUG_ON(sb_method_lookup(sb_str_cstr(methods[i].name)) != methods[i].id);
 }
 
-static inline uint64_t load8(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static inline uint32_t load4(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* Is <p> (<len> bytes, 2 <= len < NAME_MAX_LEN) the known name <t>, in any case? Whole words,
- * overlapping at the tail, never outside either string. */
-static inline bool name_eq(const char *p, unsigned t, size_t len)
-{
-    const char *lc = name_lc[t], *mk = name_mask[t];
-    uint64_t d;
-    if (len >= 8) {
-        size_t e = len - 8;
-        d = (load8(p + e) | load8(mk + e)) ^ load8(lc + e);
-        for (size_t k = 0; k < e; k += 8)
-            d |= (load8(p + k) | load8(mk + k)) ^ load8(lc + k);
-    } else if (len >= 4) {
-        size_t e = len - 4;
-        d = ((load4(p) | load4(mk)) ^ load4(lc)) | ((load4(p + e) | load4(mk + e)) ^ load4(lc + e));
-    } else {
-        d = (((unsigned char)p[0] | (unsigned char)mk[0]) ^ (unsigned char)lc[0]) |
-            (((unsigned char)p[1] | (unsigned char)mk[1]) ^ (unsigned char)lc[1]) |
-            (((unsigned char)p[len - 1] | (unsigned char)mk[len - 1]) ^ (unsigned char)lc[len - 1]);
-    }
-    return d == 0;
-}
-
 enum sb_hdr_type sb_hdr_lookup(sb_str name)
 {
-    if (name.len == 1)
-        return (unsigned char)name.p[0] < 128 ? compact_map[(unsigned char)name.p[0]] : 0;
-    if (name.len == 0 || name.len >= NAME_MAX_LEN)
-        return SB_HDR_OTHER;
-    unsigned t = ht[name_slot(name_key(name.p, name.len), ht_seed)];
-    if (t && name_len[t] == name.len && name_eq(name.p, t, name.len))
-        return (enum sb_hdr_type)t;
-    return SB_HDR_OTHER;
+    return sb__hdr_lookup(name.p, name.len);
 }
 
 uint32_t sb_method_lookup(sb_str name)
@@ -242,10 +190,19 @@ uint32_t sb_method_lookup(sb_str name)
     case 'M': k = 12; break;
     default: return SB_METHOD_OTHER;
     }
-    const char *lit = methods[k].name;
-    if (strlen(lit) == name.len && memcmp(lit, name.p, name.len) == 0)
-        return methods[k].id;
-    return SB_METHOD_OTHER;
+    /* whole words, overlapping at the tail, never outside either string (3 <= len <= 9) */
+    const char *lit = methods[k].name, *p = name.p;
+    size_t len = name.len;
+    if (methods[k].len != len)
+        return SB_METHOD_OTHER;
+    bool eq;
+    if (len >= 8)
+        eq = sb__load8(p) == sb__load8(lit) && sb__load8(p + len - 8) == sb__load8(lit + len - 8);
+    else if (len >= 4)
+        eq = sb__load4(p) == sb__load4(lit) && sb__load4(p + len - 4) == sb__load4(lit + len - 4);
+    else
+        eq = p[0] == lit[0] && p[1] == lit[1] && p[2] == lit[2];
+    return eq ? methods[k].id : SB_METHOD_OTHER;
 }
 
 const char *sb_method_name(uint32_t id)

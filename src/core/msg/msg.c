@@ -262,16 +262,15 @@ hdr_add(struct sb_msg *m, const struct sb_hdr *tmpl, size_t v0, size_t v1, uint1
         v1--;
     uint32_t idx = m->n_hdrs++;
     struct sb_hdr *h = &m->hdrs[idx];
-    h->type = tmpl->type;
-    h->flags = flags;
-    h->next = 0;
-    h->idx = (uint16_t)idx;
-    h->name = tmpl->name;
-    h->field = tmpl->field;
-    h->value = (sb_span){(uint32_t)v0, (uint32_t)(v1 - v0)};
-    h->unfolded = NULL;
-    h->unfolded_len = 0;
-    h->parsed = NULL;
+    /* one compound store: the compiler merges the small fields into whole words */
+    *h = (struct sb_hdr){
+        .type = tmpl->type,
+        .flags = flags,
+        .idx = (uint16_t)idx,
+        .name = tmpl->name,
+        .field = tmpl->field,
+        .value = {(uint32_t)v0, (uint32_t)(v1 - v0)},
+    };
     if (SB_UNLIKELY(flags & SB_HDRF_FOLDED)) {
         /* a fold only in the LWS around this value leaves nothing to unfold */
         if (!memchr(b + v0, '\n', v1 - v0))
@@ -401,7 +400,7 @@ static size_t parse_field(struct sb_msg *m, size_t i, size_t n)
             e--;
         tmpl.name = (sb_span){(uint32_t)n0, (uint32_t)(e - n0)};
         if (e > n0)
-            tmpl.type = (uint16_t)sb_hdr_lookup(sb_msg_span(m, tmpl.name));
+            tmpl.type = (uint16_t)sb__hdr_lookup(b + n0, e - n0);
         i = colon;
     }
     if (tmpl.type == SB_HDR_OTHER) {

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Byte-run scanners shared by the value parsers: eight bytes per step where the run is long
- * enough, with the per-byte loop as the tail and as the fallback on big-endian machines. */
+ * enough, with the per-byte loop as the tail and as the fallback on big-endian machines; the
+ * header-name lookup and the header-parameter iterator, inline for the per-message paths. */
 #ifndef SB_MSG_SCAN_H
 #define SB_MSG_SCAN_H
 
 #include "sb/base.h"
+#include "sb/hdr-t.h"
 #include "sb/uri-t.h"
 
 #define SB__ONES UINT64_C(0x0101010101010101)
@@ -91,6 +93,8 @@ static inline size_t sb__class_run(const char *p, size_t i, size_t n, uint8_t cl
 
 static inline size_t sb__skip_lws(const char *p, size_t i, size_t n)
 {
+    if (i < n && (unsigned char)p[i] > ' ')
+        return i; /* the usual case: no white space at all */
     while (i < n && (sb_is_ws((unsigned char)p[i]) || p[i] == '\r' || p[i] == '\n'))
         i++;
     return i;
@@ -159,6 +163,91 @@ static inline int sb__hparam_next(const char *p, size_t *pos, size_t n, struct s
         return SB_EPARSE;
     *pos = i;
     return 1;
+}
+
+/* Header-name lookup tables, built by hdr_table.c at start-up: a perfect hash of the length and
+ * three case-folded characters, each known name in lower case beside a mask that has 0x20 under
+ * its letters and 0 under its '-', so that (input | mask) == name is a case-insensitive compare. */
+#define SB__HDR_HT_BITS  10
+#define SB__HDR_HT_SIZE  (1u << SB__HDR_HT_BITS)
+#define SB__HDR_NAME_MAX 24
+extern uint8_t sb__hdr_ht[SB__HDR_HT_SIZE]; /* header type, 0 = empty slot */
+extern uint32_t sb__hdr_ht_seed;
+extern uint8_t sb__hdr_compact[128];
+extern uint8_t sb__hdr_name_len[SB_HDR__COUNT];
+extern char sb__hdr_name_lc[SB_HDR__COUNT][SB__HDR_NAME_MAX];
+extern char sb__hdr_name_mask[SB_HDR__COUNT][SB__HDR_NAME_MAX];
+
+static inline uint32_t sb__hdr_key(const char *p, size_t len)
+{
+    /* | 0x20 folds letters; other bytes fold consistently, which is all a hash needs. The middle
+     * character tells apart the names that share length, first and last (Refer-To, Reply-To). */
+    return ((uint32_t)(unsigned char)p[0] | (uint32_t)(unsigned char)p[len - 1] << 8 |
+            (uint32_t)(unsigned char)p[len / 2] << 16 | 0x00202020u) ^
+           (uint32_t)len << 24;
+}
+
+static inline uint32_t sb__hdr_slot(uint32_t key, uint32_t seed)
+{
+    return (key * seed) >> (32 - SB__HDR_HT_BITS);
+}
+
+static inline uint64_t sb__load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t sb__load4(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Is <p> (<len> bytes, 2 <= len < SB__HDR_NAME_MAX) the known name <t>, in any case? Whole words,
+ * overlapping at the tail, never outside either string. */
+static inline bool sb__hdr_name_eq(const char *p, unsigned t, size_t len)
+{
+    const char *lc = sb__hdr_name_lc[t], *mk = sb__hdr_name_mask[t];
+    uint64_t d;
+    if (len >= 8) {
+        size_t e = len - 8;
+        d = (sb__load8(p + e) | sb__load8(mk + e)) ^ sb__load8(lc + e);
+        for (size_t k = 0; k < e; k += 8)
+            d |= (sb__load8(p + k) | sb__load8(mk + k)) ^ sb__load8(lc + k);
+    } else if (len >= 4) {
+        size_t e = len - 4;
+        d = ((sb__load4(p) | sb__load4(mk)) ^ sb__load4(lc)) |
+            ((sb__load4(p + e) | sb__load4(mk + e)) ^ sb__load4(lc + e));
+    } else {
+        d = (((unsigned char)p[0] | (unsigned char)mk[0]) ^ (unsigned char)lc[0]) |
+            (((unsigned char)p[1] | (unsigned char)mk[1]) ^ (unsigned char)lc[1]) |
+            (((unsigned char)p[len - 1] | (unsigned char)mk[len - 1]) ^ (unsigned char)lc[len - 1]);
+    }
+    return d == 0;
+}
+
+/* sb_hdr_lookup() of the <len> bytes at <p>. */
+static inline enum sb_hdr_type sb__hdr_lookup(const char *p, size_t len)
+{
+    if (len == 1)
+        return (unsigned char)p[0] < 128 ? sb__hdr_compact[(unsigned char)p[0]] : SB_HDR_OTHER;
+    if (len == 0 || len >= SB__HDR_NAME_MAX)
+        return SB_HDR_OTHER;
+    unsigned t = sb__hdr_ht[sb__hdr_slot(sb__hdr_key(p, len), sb__hdr_ht_seed)];
+    if (t && sb__hdr_name_len[t] == len && sb__hdr_name_eq(p, t, len))
+        return (enum sb_hdr_type)t;
+    return SB_HDR_OTHER;
+}
+
+/* sb_str_trim() with the usual case inline: values from the index arrive trimmed already. */
+static inline sb_str sb__trim(sb_str s)
+{
+    if (s.len && (unsigned char)s.p[0] > ' ' && (unsigned char)s.p[s.len - 1] > ' ')
+        return s;
+    return sb_str_trim(s);
 }
 
 #endif

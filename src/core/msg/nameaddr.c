@@ -11,6 +11,8 @@
  * left in place is still linear white space. */
 static inline size_t skip_sws(const char *p, size_t i, size_t n)
 {
+    if (i < n && (unsigned char)p[i] > ' ')
+        return i; /* the usual case: no white space at all */
     for (;;) {
         if (i < n && sb_is_ws((unsigned char)p[i]))
             i++;
@@ -225,7 +227,7 @@ int sb_nameaddr_parse(sb_str in, struct sb_nameaddr *out)
 {
     /* field by field: sb_uri_parse sets <uri>, and a memset of the whole struct costs more than
      * the parse of a short From */
-    in = sb_str_trim(in);
+    in = sb__trim(in);
     out->raw = in;
     out->is_star = out->has_angle = out->display_quoted = false;
     out->display = out->uri_str = out->params = SB_STR_NULL;

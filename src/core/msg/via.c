@@ -11,6 +11,8 @@
  * left in place is still linear white space. */
 static inline size_t skip_sws(const char *p, size_t i, size_t n)
 {
+    if (i < n && (unsigned char)p[i] > ' ')
+        return i; /* the usual case: no white space at all */
     for (;;) {
         if (i < n && sb_is_ws((unsigned char)p[i]))
             i++;
@@ -39,20 +41,21 @@ static bool is_ipv4(const char *p, size_t n)
     unsigned dots = 0, v = 0, nd = 0;
     if (n < 7 || n > 15)
         return false;
+    /* a group is checked when it ends: <v> may wrap inside an over-long one, which the digit
+     * count refuses anyway */
     for (size_t i = 0; i < n; i++) {
         unsigned d = (unsigned)(unsigned char)p[i] - '0';
         if (d < 10) {
             v = v * 10 + d;
-            if (++nd > 3 || v > 255)
-                return false;
-        } else if (p[i] == '.' && nd && dots < 3) {
-            dots++;
-            v = nd = 0;
-        } else {
-            return false;
+            nd++;
+            continue;
         }
+        if (p[i] != '.' || nd - 1 > 2 || v > 255 || dots == 3)
+            return false;
+        dots++;
+        v = nd = 0;
     }
-    return dots == 3 && nd;
+    return dots == 3 && nd - 1 <= 2 && v <= 255;
 }
 
 /* IPv6 text without brackets (RFC 4291 §2.2): hex groups of 1..4 digits, "::" at most once
@@ -195,6 +198,20 @@ static int parse_protocol(const char *p, size_t n, size_t *pos, struct sb_via *o
 {
     sb_str *part[3] = {&out->proto_name, &out->proto_ver, &out->transport};
     size_t i = *pos;
+    /* "SIP/2.0/" in one compare (the letters in any case), then the transport; anything else,
+     * white space around the slashes included, takes the general path */
+    static const char fold[8] = {0x20, 0x20, 0x20}; /* under the letters only, any byte order */
+    if (n - i > 8 && (sb__load8(p + i) | sb__load8(fold)) == sb__load8("sip/2.0/")) {
+        size_t t = scan_token(p, i + 8, n);
+        if (t > i + 8) {
+            out->proto_name = (sb_str){p + i, 3};
+            out->proto_ver = (sb_str){p + i + 4, 3};
+            out->transport = (sb_str){p + i + 8, t - i - 8};
+            out->proto = sb_proto_lookup(out->transport);
+            *pos = t;
+            return 0;
+        }
+    }
     for (int k = 0; k < 3; k++) {
         if (k > 0) {
             i = skip_sws(p, i, n);
@@ -404,7 +421,7 @@ static inline void via_reset(struct sb_via *out, sb_str raw)
 /* RFC3261-25.1: via-parm = sent-protocol LWS sent-by *( SEMI via-params ). */
 int sb_via_parse(sb_str in, struct sb_via *out)
 {
-    in = sb_str_trim(in);
+    in = sb__trim(in);
     via_reset(out, in);
 
     const char *p = in.p;

@@ -87,15 +87,21 @@ static void split_aor(sb_str aor, sb_str *user, sb_str *dom)
         }
 }
 
+/* The OpenSIPS 3.x location table (etc/schema/, version 1013), for a database where nobody ran
+ * `sbctl db init`: the same column names and kinds, in SQL that SQLite and PostgreSQL both take
+ * (contact_id aside, which we never read). reg-id (RFC 5626) has no column there: it travels in
+ * kv_store as {"reg_id":N}. */
 static const char create_sql[] =
     "CREATE TABLE IF NOT EXISTS %s ("
-    "username VARCHAR(64) NOT NULL, domain VARCHAR(64) NOT NULL DEFAULT '', "
-    "contact TEXT NOT NULL, received TEXT, path TEXT, expires BIGINT NOT NULL, "
-    "q REAL NOT NULL DEFAULT -1, callid TEXT, cseq INTEGER NOT NULL DEFAULT 0, "
-    "last_modified BIGINT NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0, "
-    "cflags INTEGER NOT NULL DEFAULT 0, user_agent TEXT, socket TEXT, methods BIGINT, "
-    "sip_instance TEXT, reg_id INTEGER NOT NULL DEFAULT 0, attr TEXT, "
-    "UNIQUE (username, domain, contact))";
+    "username VARCHAR(64) DEFAULT '' NOT NULL, domain VARCHAR(64) DEFAULT NULL, "
+    "contact TEXT NOT NULL, received VARCHAR(255) DEFAULT NULL, path VARCHAR(255) DEFAULT NULL, "
+    "expires INTEGER NOT NULL, q REAL DEFAULT 1.0 NOT NULL, "
+    "callid VARCHAR(255) DEFAULT 'Default-Call-ID' NOT NULL, cseq INTEGER DEFAULT 13 NOT NULL, "
+    "last_modified TIMESTAMP DEFAULT '1900-01-01 00:00:01' NOT NULL, "
+    "flags INTEGER DEFAULT 0 NOT NULL, cflags VARCHAR(255) DEFAULT NULL, "
+    "user_agent VARCHAR(255) DEFAULT '' NOT NULL, socket VARCHAR(64) DEFAULT NULL, "
+    "methods INTEGER DEFAULT NULL, sip_instance VARCHAR(255) DEFAULT NULL, "
+    "kv_store TEXT DEFAULT NULL, attr VARCHAR(255) DEFAULT NULL)";
 
 static bool ident_ok(sb_str s)
 {
@@ -133,6 +139,8 @@ static int ensure_conn(void)
     return 0;
 }
 
+static char last_err[256]; /* the usrloc DB thread's last write error */
+
 static int write_op(const struct dbop *o)
 {
     if (!ident_ok(o->d->name))
@@ -148,6 +156,9 @@ static int write_op(const struct dbop *o)
     };
     if (o->op == UL_DB_DELETE)
         return sb_db_delete(conn, t, w, 3, NULL);
+    char cflags[16], kvs[48];
+    int n_cflags = snprintf(cflags, sizeof(cflags), "%u", (unsigned)c->cflags);
+    int n_kvs = snprintf(kvs, sizeof(kvs), "{\"reg_id\":%u}", (unsigned)c->reg_id);
     struct sb_db_kv kv[] = {
         {"username", SB_DB_VSTR(user)},
         {"domain", SB_DB_VSTR(dom)},
@@ -158,14 +169,15 @@ static int write_op(const struct dbop *o)
         {"q", SB_DB_VDOUBLE(c->q < 0 ? -1.0 : c->q / 1000.0)},
         {"callid", SB_DB_VSTR(c->callid)},
         {"cseq", SB_DB_VINT((int32_t)c->cseq)},
-        {"last_modified", SB_DB_VBIGINT(c->last_modified)},
+        {"last_modified", SB_DB_VTIME((time_t)c->last_modified)},
         {"flags", SB_DB_VINT((int32_t)c->flags)},
-        {"cflags", SB_DB_VINT((int32_t)c->cflags)},
+        {"cflags", SB_DB_VSTR(((sb_str){cflags, (size_t)n_cflags}))},
         {"user_agent", SB_DB_VSTR(c->user_agent)},
         {"socket", c->socket.len ? SB_DB_VSTR(c->socket) : SB_DB_VNULL},
-        {"methods", SB_DB_VBIGINT(c->methods)},
+        /* a 32-bit column: all methods (0xffffffff) is stored as -1, as OpenSIPS does */
+        {"methods", SB_DB_VINT((int32_t)c->methods)},
         {"sip_instance", c->instance.len ? SB_DB_VSTR(c->instance) : SB_DB_VNULL},
-        {"reg_id", SB_DB_VINT((int32_t)c->reg_id)},
+        {"kv_store", c->reg_id ? SB_DB_VSTR(((sb_str){kvs, (size_t)n_kvs})) : SB_DB_VNULL},
         {"attr", c->attr.len ? SB_DB_VSTR(c->attr) : SB_DB_VNULL},
     };
     int rc = sb_db_begin(conn);
@@ -175,6 +187,8 @@ static int write_op(const struct dbop *o)
         rc = sb_db_insert(conn, t, kv, SB_ARRAY_LEN(kv));
     if (rc == 0)
         return sb_db_commit(conn);
+    /* the rollback would clear the driver's message: keep it for the log line */
+    snprintf(last_err, sizeof(last_err), "%s", sb_db_errmsg(conn));
     sb_db_rollback(conn);
     return rc;
 }
@@ -203,13 +217,14 @@ unsigned sb__ul_db_drain(void)
             break;
         int rc = write_op(o);
         if (rc != 0 && sb_db_err_is_retryable(rc)) {
-            mark_down("write", sb_db_errmsg(conn));
+            mark_down("write", last_err[0] ? last_err : sb_db_errmsg(conn));
             drop_conn();
             break;
         }
         if (rc != 0)
             SB_ERR("usrloc: database rejected a write for %.*s: %s", (int)o->aor_len, o->aor,
-                   sb_db_errmsg(conn));
+                   last_err[0] ? last_err : sb_db_errmsg(conn));
+        last_err[0] = '\0';
         /* only this thread removes from the queue, so o is still its head */
         pthread_mutex_lock(&q_mu);
         q_head = o->next;
@@ -238,6 +253,21 @@ static int64_t col_int(const struct sb_db_res *r, unsigned row, int col, int64_t
     return col < 0 ? dflt : sb_db_val_int(sb_db_res_at(r, row, (unsigned)col), dflt);
 }
 
+/* {"reg_id":N} in kv_store (see create_sql); 0 when absent. */
+static uint32_t kv_reg_id(sb_str kv)
+{
+    static const char key[] = "\"reg_id\":";
+    for (size_t i = 0; kv.p && i + sizeof(key) - 1 < kv.len; i++)
+        if (memcmp(kv.p + i, key, sizeof(key) - 1) == 0) {
+            uint32_t v = 0;
+            for (size_t k = i + sizeof(key) - 1; k < kv.len && sb_is_digit((unsigned char)kv.p[k]);
+                 k++)
+                v = v * 10 + (uint32_t)(kv.p[k] - '0');
+            return v;
+        }
+    return 0;
+}
+
 static int load_domain(struct sb_ul_domain *d)
 {
     struct sb_db_query q = {.table = d->name.p};
@@ -252,7 +282,7 @@ static int load_domain(struct sb_ul_domain *d)
     int cs = sb_db_res_col(r, "cseq"), cf = sb_db_res_col(r, "flags");
     int ccf = sb_db_res_col(r, "cflags"), ua = sb_db_res_col(r, "user_agent");
     int so = sb_db_res_col(r, "socket"), me = sb_db_res_col(r, "methods");
-    int in = sb_db_res_col(r, "sip_instance"), ri = sb_db_res_col(r, "reg_id");
+    int in = sb_db_res_col(r, "sip_instance"), kv = sb_db_res_col(r, "kv_store");
     int at = sb_db_res_col(r, "attr");
     unsigned loaded = 0;
     for (unsigned i = 0; i < r->n_rows && rc == 0; i++) {
@@ -281,7 +311,7 @@ static int load_domain(struct sb_ul_domain *d)
             .flags = (uint32_t)col_int(r, i, cf, 0),
             .cflags = (uint32_t)col_int(r, i, ccf, 0),
             .methods = (uint32_t)col_int(r, i, me, 0xffffffff),
-            .reg_id = (uint32_t)col_int(r, i, ri, 0),
+            .reg_id = kv_reg_id(col_str(r, i, kv)),
             .q = (int16_t)(qv < 0 ? -1 : (int)(qv * 1000 + 0.5)),
         };
         if (!inf.uri.len)
