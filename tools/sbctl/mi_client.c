@@ -161,8 +161,8 @@ static int tcp_connect(const struct url *u, uint64_t deadline, char *err, size_t
     }
     freeaddrinfo(res);
     if (fd < 0)
-        snprintf(err, cap, "cannot connect to %s%s%s:%s: %s", strchr(u->host, ':') ? "[" : "", u->host,
-                 strchr(u->host, ':') ? "]" : "", u->port, strerror(e));
+        snprintf(err, cap, "cannot connect to %s%s%s:%s: %s", strchr(u->host, ':') ? "[" : "",
+                 u->host, strchr(u->host, ':') ? "]" : "", u->port, strerror(e));
     return fd;
 }
 
