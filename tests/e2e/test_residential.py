@@ -629,7 +629,8 @@ def test_call_failures_cancel_and_max_forwards(sb):
 
 def test_redirect_example(sb):
     """etc/examples/redirect.cfg: a user registers (digest), an INVITE for them gets 302 with the
-    registered contact, one for an unknown user 404; nothing is proxied."""
+    registered contacts (every one), one for an unknown user 404; nothing is
+    proxied."""
     db, url = sqlite_world(sb)
     port = sb.port()
     text = (REPO / "etc" / "examples" / "redirect.cfg").read_text()
@@ -647,6 +648,13 @@ def test_redirect_example(sb):
     assert r is not None and r.status == 302, r
     assert r.all("Contact") == ["<sip:bob@%s;transport=udp>" % probe.hostport], r.raw
     assert probe.wait("bob", 0.5) is None, "the redirect server proxied the INVITE"
+    # a second device: the 302 lists the whole destination set
+    _, ok = register_raw(ua, "bob", "bob-pw", "sip:bob-desk@%s;transport=udp" % probe.hostport)
+    assert ok is not None and ok.status == 200, ok
+    r = ua.ask(request("INVITE", bob, ua.local, "sip:alice@" + DOMAIN, bob, call_id="redir-3"))
+    assert r is not None and r.status == 302, r
+    assert sorted(r.all("Contact")) == ["<sip:bob-desk@%s;transport=udp>" % probe.hostport,
+                                        "<sip:bob@%s;transport=udp>" % probe.hostport], r.raw
     r = ua.ask(request("INVITE", "sip:nobody@" + DOMAIN, ua.local, "sip:alice@" + DOMAIN,
                        "sip:nobody@" + DOMAIN, call_id="redir-2"))
     assert r is not None and r.status == 404, r

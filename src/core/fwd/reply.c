@@ -336,10 +336,65 @@ int sb__sl_send(struct sb_msg *req, const struct sb_rcv *rcv, struct sb_route_st
     return 0;
 }
 
+/* One "Contact: <uri>[;q=0.x]" line of a redirect. */
+static void dset_line(struct sb_wbuf *w, sb_str uri, int32_t q)
+{
+    sb_wbuf_cstr(w, "Contact: <");
+    sb_wbuf_str(w, uri);
+    sb_wbuf_cstr(w, ">");
+    if (q >= 0 && q <= 1000) {
+        char qs[8];
+        int n = q == 1000 ? snprintf(qs, sizeof(qs), "1") : snprintf(qs, sizeof(qs), "0.%03d", q);
+        while (n > 3 && qs[n - 1] == '0') /* 0.500 -> 0.5 */
+            n--;
+        sb_wbuf_cstr(w, ";q=");
+        sb_wbuf_put(w, qs, (size_t)n);
+    }
+    sb_wbuf_cstr(w, "\r\n");
+}
+
+/* A 3xx lists the destination set as Contact headers, as OpenSIPS does: the Request-URI when the
+ * script changed it (lookup, seturi ...) and every appended branch. Nothing when the set is the
+ * received Request-URI alone. Returns the lines in the message arena, or an empty string. */
+static sb_str dset_contacts(struct sb_sctx *ctx)
+{
+    struct sb_route_state *rs = ctx->rs;
+    if (!rs || (!rs->new_ruri.p && !rs->n_branches))
+        return SB_STR_NULL;
+    size_t cap = 32 + rs->new_ruri.len;
+    for (uint32_t i = 0; i < rs->n_branches; i++)
+        cap += 32 + rs->branches[i].uri.len;
+    char *p = sb_arena_alloc(&ctx->msg->arena, cap);
+    if (!p)
+        return SB_STR_NULL;
+    struct sb_wbuf w;
+    sb_wbuf_init(&w, p, cap);
+    if (rs->new_ruri.p)
+        dset_line(&w, rs->new_ruri, -1);
+    for (uint32_t i = 0; i < rs->n_branches; i++)
+        dset_line(&w, rs->branches[i].uri, rs->branches[i].q);
+    return w.err ? SB_STR_NULL : (sb_str){p, w.len};
+}
+
 int sb_sl_reply_opts(struct sb_sctx *ctx, const struct sb_reply_opts *o)
 {
     if (!ctx->msg)
         return SB_EINVAL;
+    if (o->code >= 300 && o->code < 400) {
+        sb_str dset = dset_contacts(ctx);
+        if (dset.len) {
+            struct sb_reply_opts o2 = *o;
+            size_t n = o->hdrs.len + dset.len;
+            char *h = sb_arena_alloc(&ctx->msg->arena, n);
+            if (!h)
+                return SB_ENOMEM;
+            if (o->hdrs.len)
+                memcpy(h, o->hdrs.p, o->hdrs.len);
+            memcpy(h + o->hdrs.len, dset.p, dset.len);
+            o2.hdrs = (sb_str){h, n};
+            return sb__sl_send(ctx->msg, sb_sctx_rcv(ctx), ctx->rs, &o2);
+        }
+    }
     return sb__sl_send(ctx->msg, sb_sctx_rcv(ctx), ctx->rs, o);
 }
 
