@@ -43,6 +43,10 @@ struct sb_core_cfg {
     int tcp_connect_timeout;     /* ms, default 100 */
     int tcp_max_connections;     /* default 2048 */
     int tcp_max_msg_time;        /* seconds to receive one message, default 4 */
+    int tcp_max_connections_per_ip; /* accepted, all workers together; default 64, 0 = off */
+    int tcp_first_msg_timeout;   /* seconds from accept to the first message, default 10, 0 = off */
+    int tcp_max_output;          /* bytes queued for output per worker, default 64 MiB, 0 = off */
+    int tcp_drain_timeout;       /* seconds an output queue may stall, default 10, 0 = off */
     bool tcp_accept_aliases;
     bool tcp_no_new_conn_bflag_set;
     int tcp_keepalive;

@@ -100,6 +100,29 @@ const char *sb_tp_proto_name(uint8_t proto);
 int sb_tp_send(struct sb_dest *d, const struct iovec *iov, int n_iov);
 int sb_tp_send_buf(struct sb_dest *d, const char *p, size_t len);
 
+/* ---- connections (any thread) -------------------------------------------------------------- */
+
+/* One stream connection, as sb_tp_conns() reports it. */
+struct sb_tp_conn_info {
+    uint32_t id;     /* the connection id of sb_dest / sb_rcv */
+    uint8_t proto;   /* SB_PROTO_TCP */
+    bool outgoing;   /* we opened it */
+    bool connecting; /* the connect has not completed yet */
+    unsigned worker; /* the worker that owns it */
+    struct sb_addr local, remote;
+    char local_ip[SB_IP_STRLEN], remote_ip[SB_IP_STRLEN]; /* IPv6 without brackets */
+    uint16_t local_port, remote_port;
+    uint64_t age_s;      /* since it was accepted / opened */
+    uint64_t idle_s;     /* since it last carried data either way */
+    uint64_t lifetime_s; /* until the idle timer closes it (tcp_connection_lifetime) */
+    size_t queued;       /* bytes waiting in its output queue (chunk overhead included) */
+};
+
+/* Call <each> for every open stream connection of every worker. The list is a snapshot copied
+ * under the connection index lock; <each> runs after the lock is released, so it may block or
+ * call back into the transport layer. Returns the number of connections reported, or SB_ENOMEM. */
+int sb_tp_conns(void (*each)(const struct sb_tp_conn_info *info, void *arg), void *arg);
+
 /* Per-transport counters for statistics (summed over workers on read). */
 struct sb_tp_stats {
     uint64_t rcv_msgs, rcv_bytes, snd_msgs, snd_bytes, snd_errors;

@@ -645,6 +645,393 @@ static void test_tcp_output_cap(void **state)
     close(c);
 }
 
+/* ---- limits against hostile peers --------------------------------------------------------- */
+
+/* Run every worker's loop for <ms>. */
+static void pump_all(unsigned ms)
+{
+    struct sb_worker *saved = sb_worker_self;
+    uint64_t end = sb_now_ms() + ms;
+    do {
+        for (unsigned w = 0; w < sb_rt.n_workers; w++) {
+            sb_worker_self = &workers[w];
+            sb_loop_run_once(workers[w].loop, 2);
+        }
+    } while (sb_now_ms() < end);
+    sb_worker_self = saved;
+}
+
+/* A client to our TCP port from source address <src> ("127.0.0.2" ...). */
+static int tcp_client_from(const char *src)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, src, &me.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+    struct sockaddr_in sa = lo(port);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Has the server closed <fd>? Runs every worker meanwhile, up to <ms>. */
+static bool closed_by_server(int fd, unsigned ms)
+{
+    uint64_t end = sb_now_ms() + ms;
+    while (sb_now_ms() < end) {
+        pump_all(10);
+        /* read past whatever was sent before the close */
+        static char b[65536];
+        ssize_t n;
+        while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+            ;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+    }
+    return false;
+}
+
+struct conn_seen {
+    unsigned n;
+    struct sb_tp_conn_info info[8];
+};
+
+static void collect(const struct sb_tp_conn_info *i, void *arg)
+{
+    struct conn_seen *s = arg;
+    if (s->n < 8)
+        s->info[s->n] = *i;
+    s->n++;
+}
+
+static const struct sb_tp_conn_info *conn_by_id(struct conn_seen *s, uint32_t id)
+{
+    s->n = 0;
+    assert_true(sb_tp_conns(collect, s) >= 0);
+    for (unsigned i = 0; i < s->n && i < 8; i++)
+        if (s->info[i].id == id)
+            return &s->info[i];
+    return NULL;
+}
+
+/* The N+1th connection from one host is refused whichever worker takes it; another host still
+ * gets in, and a refused slot comes back when one of the host's connections closes. */
+static void test_tcp_per_ip_cap(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_max_connections_per_ip = 2;
+    start(2);
+    int c1 = tcp_client(), c2 = tcp_client();
+    pump_all(100);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_open, 2);
+    int c3 = tcp_client();
+    assert_true(closed_by_server(c3, 1000));
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_rejected, 1);
+    assert_int_equal(st.tcp_conns_open, 2);
+
+    int o = tcp_client_from("127.0.0.2");
+    send_all(o, MSG2);
+    uint64_t end = sb_now_ms() + 2000;
+    while (n_got < 1 && sb_now_ms() < end)
+        pump_all(10);
+    assert_int_equal(n_got, 1);
+    assert_string_equal(got[0].src_ip, "127.0.0.2");
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_open, 3);
+
+    /* the first two still work */
+    send_all(c1, MSG2);
+    send_all(c2, MSG2);
+    end = sb_now_ms() + 2000;
+    while (n_got < 3 && sb_now_ms() < end)
+        pump_all(10);
+    assert_int_equal(n_got, 3);
+
+    close(c1);
+    pump_all(100);
+    int c4 = tcp_client();
+    assert_false(closed_by_server(c4, 300));
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_rejected, 1);
+    assert_int_equal(st.tcp_conns_open, 3);
+    close(c2);
+    close(c3);
+    close(c4);
+    close(o);
+}
+
+/* Our own connections to a host do not count against its cap. */
+static void test_tcp_per_ip_outgoing(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_max_connections_per_ip = 1;
+    start(1);
+    uint16_t lp;
+    int l = plain_listener(&lp);
+    struct sb_dest d = {.proto = SB_PROTO_TCP};
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), lp), 0);
+    assert_int_equal(sb_tp_send_buf(&d, MSG2, strlen(MSG2)), 0);
+    int a = accept_pumping(l, 0);
+    assert_true(a >= 0);
+    int c = tcp_client();
+    send_all(c, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_rejected, 0);
+    assert_int_equal(st.tcp_conns_open, 2);
+    close(a);
+    close(c);
+    close(l);
+}
+
+/* A connection that only pings (or says nothing) is closed tcp_first_msg_timeout after accept;
+ * one that delivered a message lives on. */
+static void test_tcp_first_msg_timeout(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_first_msg_timeout = 1;
+    start(1);
+    int pinger = tcp_client(), silent = tcp_client(), good = tcp_client();
+    send_all(good, MSG2);
+    pump(1, 500);
+    assert_int_equal(n_got, 1);
+    uint64_t t0 = sb_now_ms();
+    bool pinger_closed = false;
+    while (!pinger_closed && sb_now_ms() < t0 + 3000) {
+        send(pinger, "\r\n\r\n", 4, MSG_NOSIGNAL);
+        pinger_closed = closed_by_server(pinger, 200);
+    }
+    assert_true(pinger_closed);
+    assert_true(sb_now_ms() - t0 < 2500);
+    assert_true(closed_by_server(silent, 1000));
+    /* past the deadline, the one that sent a message is still open */
+    pump_all(300);
+    assert_false(closed_by_server(good, 100));
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_open, 1);
+    assert_int_equal(st.tcp_timeouts, 2);
+    struct conn_seen seen;
+    assert_non_null(conn_by_id(&seen, got[0].conn_id));
+    close(pinger);
+    close(silent);
+    close(good);
+}
+
+/* Queue on <id> 64 KiB writes until its output queue holds at least <want> bytes (the kernel's
+ * buffers fill first). Returns the last send's result. */
+static int fill_queue(uint32_t id, size_t want, size_t *queued)
+{
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof(chunk));
+    struct sb_dest d = {.proto = SB_PROTO_TCP, .conn_id = id};
+    struct conn_seen seen;
+    int rc = 0;
+    *queued = 0;
+    for (int i = 0; i < 2000 && rc == 0; i++) {
+        const struct sb_tp_conn_info *ci = conn_by_id(&seen, id);
+        assert_non_null(ci);
+        *queued = ci->queued;
+        if (*queued >= want)
+            break;
+        rc = sb_tp_send_buf(&d, chunk, sizeof(chunk));
+    }
+    return rc;
+}
+
+/* Two peers that never read, a worker budget smaller than their queues together: the biggest
+ * queue is dropped to make room; a connection that would exceed the budget alone drops itself. */
+static void test_tcp_output_budget(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_max_output = 600 * 1024;
+    start(1);
+    int small = 4096;
+    int a = tcp_client(), b = tcp_client();
+    setsockopt(a, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(b, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    send_all(a, MSG2);
+    pump(1, 2000);
+    send_all(b, MSG2);
+    pump(2, 2000);
+    assert_int_equal(n_got, 2);
+    uint32_t ida = got[0].conn_id, idb = got[1].conn_id;
+    size_t qa, qb;
+    assert_int_equal(fill_queue(ida, 400 * 1024, &qa), 0);
+    assert_true(qa >= 400 * 1024 && qa <= 600 * 1024);
+    /* b's queue grows past what is left: a, the bigger, goes; b's sends all succeed */
+    assert_int_equal(fill_queue(idb, 250 * 1024, &qb), 0);
+    struct conn_seen seen;
+    assert_null(conn_by_id(&seen, ida));
+    assert_non_null(conn_by_id(&seen, idb));
+    assert_true(closed_by_server(a, 1000));
+    /* b alone up to the budget, then its own next write is refused and it is closed */
+    assert_int_equal(fill_queue(idb, 1u << 20, &qb), SB_ELIMIT);
+    assert_true(qb <= 600 * 1024);
+    assert_null(conn_by_id(&seen, idb));
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_open, 0);
+    close(a);
+    close(b);
+}
+
+/* A queue that does not shrink for tcp_drain_timeout closes the connection. */
+static void test_tcp_drain_timeout(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_drain_timeout = 1;
+    cfg.tcp_first_msg_timeout = 0;
+    start(1);
+    int small = 4096;
+    int c = tcp_client();
+    setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    send_all(c, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    size_t q;
+    assert_int_equal(fill_queue(got[0].conn_id, 1, &q), 0);
+    assert_true(q > 0);
+    uint64_t t0 = sb_now_ms();
+    struct conn_seen seen;
+    while (conn_by_id(&seen, got[0].conn_id) && sb_now_ms() < t0 + 3000)
+        pump_all(20);
+    uint64_t took = sb_now_ms() - t0;
+    assert_null(conn_by_id(&seen, got[0].conn_id));
+    assert_true(took >= 800 && took < 2500);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_timeouts, 1);
+    assert_int_equal(st.tcp_conns_open, 0);
+    close(c);
+}
+
+/* A peer that reads slower than we write, but steadily, is not a stalled one even though its
+ * queue never empties. */
+static void test_tcp_drain_progress(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    cfg.tcp_drain_timeout = 1;
+    start(1);
+    int small = 4096;
+    int c = tcp_client();
+    setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    send_all(c, MSG2);
+    pump(1, 2000);
+    uint32_t id = got[0].conn_id;
+    size_t q;
+    assert_int_equal(fill_queue(id, 1, &q), 0);
+    static char chunk[65536];
+    struct sb_dest d = {.proto = SB_PROTO_TCP, .conn_id = id};
+    struct conn_seen seen;
+    unsigned iters = 0, backlog = 0;
+    uint64_t t0 = sb_now_ms();
+    while (sb_now_ms() < t0 + 3000) {
+        pump_all(10);
+        size_t got_now = 0;
+        ssize_t n;
+        while (got_now < 48 * 1024 && (n = recv(c, chunk, 48 * 1024 - got_now, MSG_DONTWAIT)) > 0)
+            got_now += (size_t)n;
+        const struct sb_tp_conn_info *ci = conn_by_id(&seen, id);
+        assert_non_null(ci);
+        iters++;
+        backlog += ci->queued > 0;
+        if (ci->queued < 512 * 1024)
+            assert_int_equal(sb_tp_send_buf(&d, chunk, sizeof(chunk)), 0);
+    }
+    assert_true(backlog > iters / 2);
+    close(c);
+}
+
+/* The listing: an accepted and an outgoing connection, with their addresses, owner and age. */
+static void test_tcp_conns_list(void **state)
+{
+    (void)state;
+    teardown(state);
+    cfg_reset();
+    start(2);
+    int c = tcp_client();
+    send_all(c, MSG2);
+    uint64_t end = sb_now_ms() + 2000;
+    while (n_got < 1 && sb_now_ms() < end)
+        pump_all(10);
+    assert_int_equal(n_got, 1);
+    uint16_t lp;
+    int l = plain_listener(&lp);
+    sb_worker_self = &workers[1];
+    struct sb_dest d = {.proto = SB_PROTO_TCP};
+    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), lp), 0);
+    assert_int_equal(sb_tp_send_buf(&d, MSG2, strlen(MSG2)), 0);
+    int a = accept_pumping(l, 1);
+    assert_true(a >= 0);
+    sb_worker_self = &workers[0];
+    pump_all(50);
+
+    struct conn_seen seen = {0};
+    assert_int_equal(sb_tp_conns(collect, &seen), 2);
+    assert_int_equal(seen.n, 2);
+    const struct sb_tp_conn_info *in = NULL, *out = NULL;
+    for (unsigned i = 0; i < 2; i++) {
+        if (seen.info[i].outgoing)
+            out = &seen.info[i];
+        else
+            in = &seen.info[i];
+    }
+    assert_non_null(in);
+    assert_non_null(out);
+    assert_int_equal(in->id, got[0].conn_id);
+    assert_int_equal(in->proto, SB_PROTO_TCP);
+    assert_int_equal(in->worker, got[0].worker);
+    assert_string_equal(in->remote_ip, "127.0.0.1");
+    assert_int_equal(in->remote_port, local_port(c));
+    assert_string_equal(in->local_ip, "127.0.0.1");
+    assert_int_equal(in->local_port, port);
+    assert_false(in->connecting);
+    assert_true(in->age_s <= 1 && in->idle_s <= 1);
+    assert_true(in->lifetime_s >= 119 && in->lifetime_s <= 120);
+    assert_int_equal(in->queued, 0);
+
+    assert_int_equal(out->worker, 1);
+    assert_int_equal(out->id >> 24, 1);
+    assert_string_equal(out->remote_ip, "127.0.0.1");
+    assert_int_equal(out->remote_port, lp);
+    assert_string_equal(out->local_ip, "127.0.0.1");
+    struct sockaddr_in pa;
+    socklen_t pl = sizeof(pa);
+    assert_int_equal(getpeername(a, (struct sockaddr *)&pa, &pl), 0);
+    assert_int_equal(out->local_port, ntohs(pa.sin_port));
+    assert_int_not_equal(out->local_port, port);
+
+    /* closed ones leave the list */
+    close(c);
+    end = sb_now_ms() + 2000;
+    do {
+        pump_all(10);
+        seen.n = 0;
+        sb_tp_conns(collect, &seen);
+    } while (seen.n != 1 && sb_now_ms() < end);
+    assert_int_equal(seen.n, 1);
+    assert_true(seen.info[0].outgoing);
+    close(a);
+    close(l);
+}
+
 static void test_stop_listening(void **state)
 {
     (void)state;
@@ -796,6 +1183,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_max_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_idle_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_output_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_per_ip_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_per_ip_outgoing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_first_msg_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_output_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_drain_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_drain_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_conns_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_listening, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table, setup, teardown),

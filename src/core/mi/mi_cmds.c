@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "sb/loop.h"
 #include "sb/runtime.h"
 #include "sb/stats.h"
+#include "sb/tp.h"
 #include "sb/worker.h"
 
 #define PS_WAIT_MS 500
@@ -345,11 +347,52 @@ static json_t *mi_mem_info(struct sb_mi_call *c)
                      "free_chunks", (json_int_t)mi.ordblks, "releasable", (json_int_t)mi.keepcost);
 }
 
+struct conn_list {
+    json_t *arr;
+    const char *proto; /* only this protocol; NULL: all */
+    time_t now;
+};
+
+static void ipport(char *out, size_t cap, const char *ip, uint16_t port)
+{
+    bool v6 = strchr(ip, ':') != NULL;
+    snprintf(out, cap, "%s%s%s:%u", v6 ? "[" : "", ip, v6 ? "]" : "", port);
+}
+
+/* One entry with OpenSIPS's attribute names (Source is the peer, Destination our end; Lifetime
+ * is when the idle timer will close it), plus what a debugging operator wants to see. */
+static void conn_add(const struct sb_tp_conn_info *i, void *arg)
+{
+    struct conn_list *l = arg;
+    const char *proto = sb_tp_proto_name(i->proto);
+    if (l->proto && strcasecmp(l->proto, proto) != 0)
+        return;
+    char src[SB_IP_STRLEN + 8], dst[SB_IP_STRLEN + 8], expires[32];
+    ipport(src, sizeof(src), i->remote_ip, i->remote_port);
+    ipport(dst, sizeof(dst), i->local_ip, i->local_port);
+    time_t at = l->now + (time_t)i->lifetime_s;
+    struct tm tm;
+    localtime_r(&at, &tm);
+    strftime(expires, sizeof(expires), "%Y-%m-%d %H:%M:%S", &tm);
+    json_t *o = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "ID", (json_int_t)i->id,
+        "Type", proto, "State", i->connecting ? "connecting" : "open", "Source", src, "Destination",
+        dst, "Lifetime", expires, "Worker", (json_int_t)i->worker, "Age", (json_int_t)i->age_s,
+        "Idle", (json_int_t)i->idle_s, "Timeout", (json_int_t)i->lifetime_s, "Queued",
+        (json_int_t)i->queued, "Direction", i->outgoing ? "out" : "in");
+    if (o)
+        json_array_append_new(l->arr, o);
+}
+
 static json_t *mi_list_tcp_conns(struct sb_mi_call *c)
 {
-    (void)c;
-    /* the transport layer offers no connection listing yet */
-    return json_pack("{s:[]}", "Connections");
+    struct conn_list l = {
+        .arr = json_array(), .proto = sb_mi_param_str(c, "proto"), .now = time(NULL)};
+    if (!l.arr || sb_tp_conns(conn_add, &l) < 0) {
+        json_decref(l.arr);
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "Out of memory");
+    }
+    return json_pack("{s:o}", "Connections", l.arr);
 }
 
 /* ---- the table ----------------------------------------------------------------------------- */
@@ -404,8 +447,9 @@ const struct sb_mi_cmd sb__mi_core_cmds[] = {
      .recipes = {{.fn = mi_mem_info, .params = NO_PARAMS}}},
     {.name = "list_tcp_conns",
      .alias = "tcp:list",
-     .help = "open TCP connections",
-     .recipes = {{.fn = mi_list_tcp_conns, .params = NO_PARAMS}}},
+     .help = "open TCP connections: [proto]",
+     .recipes = {{.fn = mi_list_tcp_conns, .params = NO_PARAMS},
+                 {.fn = mi_list_tcp_conns, .params = {"proto", NULL}}}},
     {.name = NULL},
 };
 

@@ -106,6 +106,10 @@ static const struct gparam gparams[] = {
     I("tcp_connect_timeout", tcp_connect_timeout),
     I("tcp_max_connections", tcp_max_connections),
     I("tcp_max_msg_time", tcp_max_msg_time),
+    I("tcp_max_connections_per_ip", tcp_max_connections_per_ip),
+    I("tcp_first_msg_timeout", tcp_first_msg_timeout),
+    I("tcp_max_output", tcp_max_output),
+    I("tcp_drain_timeout", tcp_drain_timeout),
     B("tcp_accept_aliases", tcp_accept_aliases),
     I("tcp_keepalive", tcp_keepalive),
     B("check_via", check_via),
@@ -197,6 +201,10 @@ void sb_core_cfg_defaults(struct sb_core_cfg *c)
     c->tcp_connect_timeout = 100;
     c->tcp_max_connections = 2048;
     c->tcp_max_msg_time = 4;
+    c->tcp_max_connections_per_ip = 64;
+    c->tcp_first_msg_timeout = 10;
+    c->tcp_max_output = 64 << 20;
+    c->tcp_drain_timeout = 10;
     c->server_header = "Server: Switchboard";
     c->user_agent_header = "User-Agent: Switchboard";
     c->server_signature = true;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* TCP connections: reading and framing, CRLF keep-alives, bounded output queues, timeouts
- * (idle lifetime, slow messages, connects), and the shared index that lets any worker find an
- * open connection by id or by peer address. */
+/* TCP connections: reading and framing, CRLF keep-alives, bounded output queues (per connection
+ * and per worker), timeouts (idle lifetime, first message, slow messages, stalled output,
+ * connects), and the shared index that lets any worker find an open connection by id or by peer
+ * address, count a peer's connections and list them all. */
 #include <errno.h>
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,9 +29,8 @@ static unsigned hash_id(uint32_t id)
     return (id * 2654435761u) >> 20 & (TP_IDX_BUCKETS - 1);
 }
 
-static unsigned hash_addr(uint8_t proto, const struct sb_addr *a)
+static uint32_t hash_ip(uint32_t h, const struct sb_addr *a)
 {
-    uint32_t h = 2166136261u ^ proto;
     const unsigned char *p;
     size_t n;
     if (sb_addr_family(a) == AF_INET) {
@@ -40,13 +42,52 @@ static unsigned hash_addr(uint8_t proto, const struct sb_addr *a)
     }
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static unsigned hash_addr(uint8_t proto, const struct sb_addr *a)
+{
+    uint32_t h = hash_ip(2166136261u ^ proto, a);
     h = (h ^ sb_addr_port(a)) * 16777619u;
     return h & (TP_IDX_BUCKETS - 1);
 }
 
-static void idx_add(struct tp_conn *c)
+/* Accepted connections only: those are what a remote host can make us hold. */
+static bool counts_per_ip(const struct tp_conn *c)
+{
+    return !c->outgoing;
+}
+
+static struct tp_conn **ip_bucket(const struct sb_addr *a)
+{
+    return &sb__tp.by_ip[hash_ip(2166136261u, a) & (TP_IDX_BUCKETS - 1)];
+}
+
+/* Under idx_lock: has <peer> reached tcp_max_connections_per_ip? The walk stops at the limit, so
+ * a host at its cap costs at most that many steps per refused accept. */
+static bool ip_full_locked(const struct sb_addr *peer)
+{
+    unsigned n = 0;
+    for (const struct tp_conn *c = *ip_bucket(peer); c; c = c->next_ip)
+        if (sb_addr_ip_eq(&c->peer, peer) && ++n >= sb__tp.max_per_ip)
+            return true;
+    return false;
+}
+
+/* Index <c>; an accepted one is refused (SB_ELIMIT) when its peer is at its limit, checked under
+ * the same lock so that workers accepting from one host at once cannot overshoot. */
+static int idx_add(struct tp_conn *c)
 {
     pthread_mutex_lock(&sb__tp.idx_lock);
+    if (counts_per_ip(c)) {
+        if (sb__tp.max_per_ip && ip_full_locked(&c->peer)) {
+            pthread_mutex_unlock(&sb__tp.idx_lock);
+            return SB_ELIMIT;
+        }
+        struct tp_conn **bp = ip_bucket(&c->peer);
+        c->next_ip = *bp;
+        *bp = c;
+    }
     struct tp_conn **bi = &sb__tp.by_id[hash_id(c->id)];
     struct tp_conn **ba = &sb__tp.by_addr[hash_addr(c->proto, &c->peer)];
     c->next_id = *bi;
@@ -55,6 +96,7 @@ static void idx_add(struct tp_conn *c)
     *ba = c;
     c->in_index = true;
     pthread_mutex_unlock(&sb__tp.idx_lock);
+    return 0;
 }
 
 static void idx_del(struct tp_conn *c)
@@ -72,6 +114,13 @@ static void idx_del(struct tp_conn *c)
         pp = &(*pp)->next_addr;
     if (*pp)
         *pp = c->next_addr;
+    if (counts_per_ip(c)) {
+        pp = ip_bucket(&c->peer);
+        while (*pp && *pp != c)
+            pp = &(*pp)->next_ip;
+        if (*pp)
+            *pp = c->next_ip;
+    }
     c->in_index = false;
     pthread_mutex_unlock(&sb__tp.idx_lock);
 }
@@ -147,6 +196,7 @@ void sb__tp_conn_close(struct tp_conn *c, const char *why)
     sb_addr_ip(&c->peer, ip);
     SB_DEBUG("tcp conn %u %s:%u closed: %s", c->id, ip, sb_addr_port(&c->peer), why);
     c->state = CONN_CLOSED;
+    tw->out_bytes -= c->out_bytes;
     sb_timer_stop(&c->timer);
     if (c->io.loop)
         sb_io_stop(&c->io);
@@ -171,6 +221,16 @@ void sb__tp_conn_close(struct tp_conn *c, const char *why)
     }
 }
 
+/* Close with a reset: what the kernel still holds for a peer that does not read is dropped at
+ * once instead of lingering in its buffers. */
+static void conn_reset(struct tp_conn *c, const char *why)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    if (c->io.fd >= 0)
+        (void)setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    sb__tp_conn_close(c, why);
+}
+
 void sb__tp_conn_close_all(struct tp_worker *tw)
 {
     while (tw->conns)
@@ -186,12 +246,42 @@ void sb__tp_conn_reap(struct tp_worker *tw)
     }
 }
 
+static bool first_msg_due(const struct tp_conn *c)
+{
+    return !c->outgoing && !c->got_msg && sb__tp.first_msg_ms;
+}
+
+static bool drain_due(const struct tp_conn *c)
+{
+    return c->state == CONN_OPEN && c->drain_since && sb__tp.drain_ms;
+}
+
+/* Bytes the kernel has not yet sent on <c>; SIZE_MAX when unknown. */
+static size_t kernel_outq(const struct tp_conn *c)
+{
+    int n = 0;
+    if (ioctl(c->io.fd, SIOCOUTQ, &n) != 0 || n < 0)
+        return SIZE_MAX;
+    return (size_t)n;
+}
+
+/* The output queue made progress (or started) at <now>. */
+static void drain_mark(struct tp_conn *c, uint64_t now)
+{
+    c->drain_since = now;
+    c->drain_kq = kernel_outq(c);
+}
+
 static void conn_arm(struct tp_conn *c)
 {
     uint64_t now = sb_loop_now(c->tw->loop);
     uint64_t next = c->last_active + sb__tp.lifetime_ms;
     if (c->msg_start && c->msg_start + sb__tp.max_msg_ms < next)
         next = c->msg_start + sb__tp.max_msg_ms;
+    if (first_msg_due(c) && c->created + sb__tp.first_msg_ms < next)
+        next = c->created + sb__tp.first_msg_ms;
+    if (drain_due(c) && c->drain_since + sb__tp.drain_ms < next)
+        next = c->drain_since + sb__tp.drain_ms;
     if (c->state == CONN_CONNECTING && c->connect_deadline < next)
         next = c->connect_deadline;
     sb_timer_start(c->tw->loop, &c->timer, next > now ? next - now : 0);
@@ -205,6 +295,21 @@ static void on_timer(struct sb_timer *t)
     if (c->state == CONN_CONNECTING && now >= c->connect_deadline) {
         TP_STAT_ADD(tw, tcp_timeouts, 1);
         sb__tp_conn_close(c, "connect timeout");
+    } else if (first_msg_due(c) && now >= c->created + sb__tp.first_msg_ms) {
+        /* pings keep a connection alive only once it has carried SIP: an idle or pinging host
+         * must not hold connection slots for free */
+        TP_STAT_ADD(tw, tcp_timeouts, 1);
+        sb__tp_conn_close(c, "no message in time");
+    } else if (drain_due(c) && now >= c->drain_since + sb__tp.drain_ms &&
+               kernel_outq(c) >= c->drain_kq) {
+        /* neither our queue nor the kernel's shrank: the peer does not read. (Our queue moves
+         * only when the socket buffer is half empty again, so a slow but steady reader shows
+         * up in the kernel's count first.) */
+        TP_STAT_ADD(tw, tcp_timeouts, 1);
+        conn_reset(c, "output not drained in time");
+    } else if (drain_due(c) && now >= c->drain_since + sb__tp.drain_ms) {
+        drain_mark(c, now);
+        conn_arm(c);
     } else if (c->msg_start && now >= c->msg_start + sb__tp.max_msg_ms) {
         /* slowloris: a message must arrive whole within tcp_max_msg_time of its first byte */
         TP_STAT_ADD(tw, tcp_timeouts, 1);
@@ -236,27 +341,50 @@ static uint32_t next_id(struct tp_worker *tw)
     }
 }
 
+/* The local end of <fd>: the listener's address unless the kernel says better (a wildcard
+ * listener, an ephemeral port). */
+static void local_addr(int fd, const struct sb_socket *s, struct sb_addr *out)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    *out = s->addr;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        ss.ss_family == sb_addr_family(&s->addr))
+        sb_addr_from_sa(out, (struct sockaddr *)&ss, sl);
+}
+
 static struct tp_conn *conn_new(struct tp_worker *tw, int fd, const struct sb_socket *s,
-                                const struct sb_addr *peer, uint8_t state)
+                                const struct sb_addr *peer, uint8_t state, bool outgoing)
 {
     struct tp_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->id = next_id(tw);
     c->proto = s->proto;
+    c->outgoing = outgoing;
     c->peer = *peer;
+    local_addr(fd, s, &c->local);
     c->tw = tw;
     c->sock = s;
     c->state = state;
     c->outq_tail = &c->outq;
     c->io.fd = -1;
     sb_timer_init(&c->timer, on_timer, c);
-    c->last_active = sb_loop_now(tw->loop);
+    c->created = c->last_active = sb_loop_now(tw->loop);
     c->connect_deadline = c->last_active + sb__tp.connect_ms;
+    if (idx_add(c) != 0) {
+        char ip[SB_IP_STRLEN];
+        sb_addr_ip(peer, ip);
+        SB_DEBUG("tcp: %s reached tcp_max_connections_per_ip (%u): refused", ip, sb__tp.max_per_ip);
+        TP_STAT_ADD(tw, tcp_rejected, 1);
+        free(c);
+        return NULL;
+    }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     uint32_t ev = state == CONN_CONNECTING ? SB_IO_WRITE : SB_IO_READ;
     if (sb_io_start(tw->loop, &c->io, fd, ev, on_io, c) != 0) {
+        idx_del(c);
         free(c);
         return NULL;
     }
@@ -267,7 +395,6 @@ static struct tp_conn *conn_new(struct tp_worker *tw, int fd, const struct sb_so
     tw->n_conns++;
     TP_STAT_ADD(tw, tcp_conns_open, 1);
     TP_STAT_ADD(tw, tcp_conns_total, 1);
-    idx_add(c);
     conn_arm(c);
     return c;
 }
@@ -275,7 +402,7 @@ static struct tp_conn *conn_new(struct tp_worker *tw, int fd, const struct sb_so
 struct tp_conn *sb__tp_conn_accepted(struct tp_worker *tw, int fd, const struct sb_socket *s,
                                      const struct sb_addr *peer)
 {
-    return conn_new(tw, fd, s, peer, CONN_OPEN);
+    return conn_new(tw, fd, s, peer, CONN_OPEN, false);
 }
 
 struct tp_conn *sb__tp_conn_connect(struct tp_worker *tw, const struct sb_socket *s,
@@ -310,11 +437,9 @@ struct tp_conn *sb__tp_conn_connect(struct tp_worker *tw, const struct sb_socket
         }
         state = CONN_CONNECTING;
     }
-    struct tp_conn *c = conn_new(tw, fd, s, to, state);
+    struct tp_conn *c = conn_new(tw, fd, s, to, state, true);
     if (!c)
         close(fd);
-    else
-        c->outgoing = true;
     return c;
 }
 
@@ -329,6 +454,7 @@ static void want_write(struct tp_conn *c, bool on)
 
 static void flush(struct tp_conn *c)
 {
+    bool moved = false;
     while (c->outq) {
         struct tp_chunk *k = c->outq;
         ssize_t n = send(c->io.fd, k->data + k->off, k->len - k->off, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -340,17 +466,43 @@ static void flush(struct tp_conn *c)
             return;
         }
         c->last_active = sb_loop_now(c->tw->loop);
+        moved = true;
         k->off += (size_t)n;
         c->out_bytes -= (size_t)n;
+        c->tw->out_bytes -= (size_t)n;
         if (k->off < k->len)
             break;
         c->outq = k->next;
-        if (!c->outq)
+        if (!c->outq) {
             c->outq_tail = &c->outq;
+            c->drain_since = 0;
+        }
         c->out_bytes -= sizeof(*k);
+        c->tw->out_bytes -= sizeof(*k);
         free(k);
     }
+    if (moved && c->outq)
+        drain_mark(c, c->last_active);
     want_write(c, c->outq != NULL);
+}
+
+/* Keep the worker's queued output within tcp_max_output before <c> queues <need> more bytes:
+ * close the connections holding the most first (a peer that does not read is the likely one),
+ * <c> included. Returns SB_ELIMIT when <c> itself had to go. */
+static int make_room(struct tp_conn *c, size_t need)
+{
+    struct tp_worker *tw = c->tw;
+    while (sb__tp.max_out_worker && tw->out_bytes + need > sb__tp.max_out_worker) {
+        struct tp_conn *victim = c;
+        for (struct tp_conn *o = tw->conns; o; o = o->next)
+            if (o->out_bytes > victim->out_bytes)
+                victim = o;
+        TP_STAT_ADD(tw, snd_errors, 1);
+        conn_reset(victim, "worker output budget exceeded");
+        if (victim == c)
+            return SB_ELIMIT;
+    }
+    return 0;
 }
 
 int sb__tp_conn_write(struct tp_conn *c, const struct iovec *iov, int n_iov)
@@ -368,7 +520,7 @@ int sb__tp_conn_write(struct tp_conn *c, const struct iovec *iov, int n_iov)
     if (c->out_bytes + total + sizeof(struct tp_chunk) > sb__tp.max_out) {
         /* a peer that does not read must not hold our memory */
         TP_STAT_ADD(tw, snd_errors, 1);
-        sb__tp_conn_close(c, "output queue full");
+        conn_reset(c, "output queue full");
         return SB_ELIMIT;
     }
     size_t done = 0;
@@ -388,6 +540,8 @@ int sb__tp_conn_write(struct tp_conn *c, const struct iovec *iov, int n_iov)
         done = (size_t)n;
     }
     if (done < total) {
+        if (make_room(c, sizeof(struct tp_chunk) + total - done) != 0)
+            return SB_ELIMIT;
         struct tp_chunk *k = malloc(sizeof(*k) + total - done);
         if (!k) {
             TP_STAT_ADD(tw, snd_errors, 1);
@@ -408,11 +562,18 @@ int sb__tp_conn_write(struct tp_conn *c, const struct iovec *iov, int n_iov)
             at += l - skip;
             skip = 0;
         }
+        bool was_empty = !c->outq;
         *c->outq_tail = k;
         c->outq_tail = &k->next;
         c->out_bytes += k->len + sizeof(*k);
-        if (c->state == CONN_OPEN)
+        tw->out_bytes += k->len + sizeof(*k);
+        if (c->state == CONN_OPEN) {
             want_write(c, true);
+            if (was_empty) {
+                drain_mark(c, sb_loop_now(tw->loop));
+                conn_arm(c);
+            }
+        }
     }
     TP_STAT_ADD(tw, snd_msgs, 1);
     TP_STAT_ADD(tw, snd_bytes, total);
@@ -487,6 +648,7 @@ static void process(struct tp_conn *c)
         }
         if (m > 0) {
             c->msg_start = 0;
+            c->got_msg = true;
             sb__tp_deliver(c->tw, c->sock, &c->peer, c->id, p, (size_t)m);
             off += (size_t)m;
             continue;
@@ -569,6 +731,8 @@ static void on_connected(struct tp_conn *c)
     }
     c->state = CONN_OPEN;
     c->last_active = sb_loop_now(c->tw->loop);
+    if (c->outq)
+        drain_mark(c, c->last_active);
     conn_arm(c);
     flush(c);
 }
@@ -584,4 +748,60 @@ static void on_io(struct sb_io *io, uint32_t events)
         do_read(c);
     if (c->state == CONN_OPEN && (events & SB_IO_WRITE))
         flush(c);
+}
+
+/* ---- listing ----------------------------------------------------------------------------- */
+
+static void info_fill(const struct tp_conn *c, uint64_t now, struct sb_tp_conn_info *i)
+{
+    uint64_t active = c->last_active;
+    *i = (struct sb_tp_conn_info){
+        .id = c->id,
+        .proto = c->proto,
+        .outgoing = c->outgoing,
+        .connecting = c->state == CONN_CONNECTING,
+        .worker = c->id >> TP_WORKER_BITS,
+        .local = c->local,
+        .remote = c->peer,
+        .local_port = sb_addr_port(&c->local),
+        .remote_port = sb_addr_port(&c->peer),
+        .queued = c->out_bytes,
+    };
+    i->age_s = now > c->created ? (now - c->created) / 1000 : 0;
+    i->idle_s = now > active ? (now - active) / 1000 : 0;
+    uint64_t end = active + sb__tp.lifetime_ms;
+    i->lifetime_s = end > now ? (end - now + 999) / 1000 : 0;
+}
+
+int sb_tp_conns(void (*each)(const struct sb_tp_conn_info *info, void *arg), void *arg)
+{
+    /* every worker's loop clock is CLOCK_MONOTONIC in ms unless a test installed its own */
+    uint64_t now = sb_now_ms();
+    size_t n = 0, cap = 0;
+    struct sb_tp_conn_info *list = NULL;
+    sb__tp_idx_lock();
+    for (unsigned b = 0; b < TP_IDX_BUCKETS; b++)
+        for (const struct tp_conn *c = sb__tp.by_id[b]; c; c = c->next_id)
+            cap++;
+    if (cap)
+        list = malloc(cap * sizeof(*list));
+    if (cap && !list) {
+        sb__tp_idx_unlock();
+        return SB_ENOMEM;
+    }
+    for (unsigned b = 0; b < TP_IDX_BUCKETS; b++) {
+        for (const struct tp_conn *c = sb__tp.by_id[b]; c; c = c->next_id) {
+            if (c->state == CONN_CLOSED)
+                continue;
+            info_fill(c, now, &list[n++]);
+        }
+    }
+    sb__tp_idx_unlock();
+    for (size_t i = 0; i < n; i++) {
+        sb_addr_ip(&list[i].local, list[i].local_ip);
+        sb_addr_ip(&list[i].remote, list[i].remote_ip);
+        each(&list[i], arg);
+    }
+    free(list);
+    return (int)n;
 }

@@ -212,6 +212,11 @@ static int check_bind(const struct sb_socket *s)
     return 0;
 }
 
+static int nonneg(int v)
+{
+    return v > 0 ? v : 0;
+}
+
 int sb_tp_init(const struct sb_core_cfg *cfg)
 {
     sb_tp_destroy();
@@ -280,6 +285,11 @@ int sb_tp_init(const struct sb_core_cfg *cfg)
         (uint64_t)(cfg && cfg->tcp_connect_timeout > 0 ? cfg->tcp_connect_timeout : 100);
     sb__tp.rcvbuf = cfg ? cfg->maxbuffer : 0;
     sb__tp.max_out = 1u << 20;
+    /* the limits against hostile peers: 0 (or less) turns one off */
+    sb__tp.max_per_ip = (unsigned)(cfg ? nonneg(cfg->tcp_max_connections_per_ip) : 64);
+    sb__tp.first_msg_ms = (uint64_t)(cfg ? nonneg(cfg->tcp_first_msg_timeout) : 10) * 1000;
+    sb__tp.max_out_worker = (size_t)(cfg ? nonneg(cfg->tcp_max_output) : 64 << 20);
+    sb__tp.drain_ms = (uint64_t)(cfg ? nonneg(cfg->tcp_drain_timeout) : 10) * 1000;
     return 0;
 }
 

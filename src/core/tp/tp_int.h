@@ -40,20 +40,27 @@ struct tp_chunk {
 };
 
 struct tp_conn {
-    /* Read by other workers under sb__tp.idx_lock (shared index): */
+    /* Read by other workers under sb__tp.idx_lock (shared index); fixed before it is indexed: */
     uint32_t id;
     uint8_t proto;
+    bool outgoing;
     struct sb_addr peer;
-    struct tp_conn *next_id, *next_addr; /* index chains */
+    struct sb_addr local;
+    const struct sb_socket *sock; /* the listener it came in on, or the local socket it left from */
+    uint64_t created;             /* loop ms */
+    struct tp_conn *next_id, *next_addr, *next_ip; /* index chains */
+    /* Written by the owner only, also read by sb_tp_conns() (hence atomic): */
+    _Atomic uint8_t state;
+    _Atomic uint64_t last_active; /* loop ms */
+    _Atomic size_t out_bytes;     /* what the output queue costs, chunk headers included */
     /* Owner only: */
     struct tp_worker *tw;
-    const struct sb_socket *sock; /* the listener it came in on, or the local socket it left from */
-    uint8_t state;
-    bool outgoing;
     bool in_index;
+    bool got_msg; /* a whole SIP message has arrived (pings do not count) */
     struct sb_io io;
     struct sb_timer timer;
-    uint64_t last_active; /* loop ms */
+    uint64_t drain_since; /* loop ms of the output queue's last progress; 0: queue empty */
+    size_t drain_kq;      /* the kernel's unsent bytes then (SIOCOUTQ) */
     uint64_t msg_start;   /* loop ms of the first byte of a partial message; 0: none */
     size_t framed_len;    /* bytes the framer last saw of the partial message; 0: none */
     bool in_body;         /* its header section is complete */
@@ -61,7 +68,6 @@ struct tp_conn {
     char *rbuf;
     size_t rlen, rcap;
     struct tp_chunk *outq, **outq_tail;
-    size_t out_bytes;
     struct tp_conn *next, *prev; /* the worker's live connections; <next>: graveyard link */
 };
 
@@ -75,6 +81,7 @@ struct tp_worker {
     struct tp_conn *grave; /* closed ones whose deferred free could not be posted */
     unsigned n_conns;
     uint32_t conn_seq;
+    size_t out_bytes; /* sum of its connections' out_bytes, against sb__tp.max_out_worker */
     /* recvmmsg batch */
     struct mmsghdr *mm;
     struct iovec *mm_iov;
@@ -93,17 +100,23 @@ struct tp_global {
     sb_rcv_fn rcv;
     /* limits, from the configuration */
     unsigned max_conns;
+    unsigned max_per_ip; /* accepted connections from one address, all workers; 0: no limit */
     uint64_t lifetime_ms, max_msg_ms, connect_ms;
+    uint64_t first_msg_ms; /* accepted connection: first whole message within; 0: no limit */
+    uint64_t drain_ms;     /* output queue must make progress within; 0: no limit */
     int rcvbuf;
-    size_t max_out;
+    size_t max_out;        /* output queue of one connection */
+    size_t max_out_worker; /* output queues of one worker, together; 0: no limit */
     /* interface addresses, for sb_tp_is_local() with a wildcard socket */
     struct sb_addr *local_ips;
     unsigned n_local_ips;
-    /* shared connection index: id -> conn, (proto, peer) -> conn. The conn's owner inserts and
-     * removes; anyone looks up, reading only id/proto/peer of a foreign conn. */
+    /* shared connection index: id -> conn, (proto, peer) -> conn, peer IP -> accepted conns
+     * (for max_per_ip). The conn's owner inserts and removes; anyone looks up, reading only the
+     * fields marked as such in struct tp_conn. */
     pthread_mutex_t idx_lock;
     struct tp_conn *by_id[TP_IDX_BUCKETS];
     struct tp_conn *by_addr[TP_IDX_BUCKETS];
+    struct tp_conn *by_ip[TP_IDX_BUCKETS];
 };
 
 extern struct tp_global sb__tp;
@@ -136,6 +149,8 @@ int sb__tp_tcp_start(struct tp_worker *tw);
 int sb__tp_bind_fd(const struct sb_socket *s, int type);
 
 /* conn.c */
+/* Take an accepted fd. NULL when it is refused (tcp_max_connections_per_ip, counted in
+ * tcp_rejected) or on failure; the caller closes <fd> then. */
 struct tp_conn *sb__tp_conn_accepted(struct tp_worker *tw, int fd, const struct sb_socket *s,
                                      const struct sb_addr *peer);
 struct tp_conn *sb__tp_conn_connect(struct tp_worker *tw, const struct sb_socket *s,

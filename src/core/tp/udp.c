@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* UDP: one SO_REUSEPORT socket per worker and listening address (the kernel hashes a peer to one
- * worker), datagrams read in recvmmsg batches and handed to the receiver one by one. */
+ * worker), datagrams read in recvmmsg batches and handed to the receiver one by one. What the
+ * worker sends while it handles a batch is queued and leaves in one sendmmsg at the batch's end. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -61,10 +63,151 @@ static void deliver(struct tp_worker *tw, const struct sb_socket *s, const struc
     sb_buf_unref(b);
 }
 
-static void on_readable(struct sb_io *io, uint32_t events)
+/* ---- send queue ------------------------------------------------------------------------------
+ * Datagrams sent while a receive batch is handled are copied here (the callers free their buffers
+ * on return) and flushed with one sendmmsg when the batch is done: one syscall per batch instead of
+ * one per datagram. Sends outside a batch (timers, cross-worker posts) leave at once. Queued
+ * datagrams keep their order; any send that bypasses the queue flushes it first. */
+#define SENDQ_MSGS  TP_UDP_BATCH
+#define SENDQ_BYTES (64 * 1024)
+
+struct sendq {
+    struct tp_worker *tw;
+    int fd;
+    unsigned n;
+    size_t used;
+    struct mmsghdr mm[SENDQ_MSGS];
+    struct iovec iov[SENDQ_MSGS];
+    struct sb_addr to[SENDQ_MSGS];
+    char data[SENDQ_BYTES];
+};
+
+static _Thread_local struct sendq *sq;
+static _Thread_local unsigned sq_depth; /* > 0 while a receive batch is being handled */
+static pthread_key_t sq_key;
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+
+/* At thread exit; a send from a later destructor then goes directly. */
+static void sq_free(void *p)
 {
-    (void)events;
-    struct tp_fd *f = io->data;
+    sq = NULL;
+    sq_depth = 0;
+    free(p);
+}
+
+static void sq_key_init(void)
+{
+    if (pthread_key_create(&sq_key, sq_free) != 0)
+        sq_key = (pthread_key_t)-1;
+}
+
+static struct sendq *sq_get(void)
+{
+    if (sq)
+        return sq;
+    pthread_once(&sq_once, sq_key_init);
+    if (sq_key == (pthread_key_t)-1)
+        return NULL;
+    struct sendq *q = malloc(sizeof(*q));
+    if (!q)
+        return NULL;
+    if (pthread_setspecific(sq_key, q) != 0) {
+        free(q);
+        return NULL;
+    }
+    q->n = 0;
+    q->used = 0;
+    q->fd = -1;
+    sq = q;
+    return q;
+}
+
+static void sq_flush(void)
+{
+    struct sendq *q = sq;
+    if (!q || !q->n)
+        return;
+    unsigned done = 0;
+    while (done < q->n) {
+        int r = sendmmsg(q->fd, q->mm + done, q->n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            /* the first datagram not sent failed: like a lost one, the rest still go */
+            TP_STAT_ADD(q->tw, snd_errors, 1);
+            SB_DEBUG("udp send (queued): %s", strerror(errno));
+            done++;
+            continue;
+        }
+        for (unsigned i = done; i < done + (unsigned)r; i++) {
+            TP_STAT_ADD(q->tw, snd_msgs, 1);
+            TP_STAT_ADD(q->tw, snd_bytes, q->mm[i].msg_len);
+        }
+        done += (unsigned)r;
+    }
+    q->n = 0;
+    q->used = 0;
+}
+
+/* Destinations a direct send reached lately. Only those are queued: a send error (no route, bad
+ * address) is then reported to the caller when a destination is new, since failover needs it,
+ * while the peers of a busy relay are batched. */
+#define KNOWN_DESTS 8
+static _Thread_local struct {
+    struct sb_addr a[KNOWN_DESTS];
+    unsigned next;
+} known;
+
+static bool dest_known(const struct sb_addr *to)
+{
+    for (unsigned i = 0; i < KNOWN_DESTS; i++)
+        if (known.a[i].len == to->len && sb_addr_eq(&known.a[i], to))
+            return true;
+    return false;
+}
+
+static void dest_remember(const struct sb_addr *to)
+{
+    if (dest_known(to))
+        return;
+    known.a[known.next] = *to;
+    known.next = (known.next + 1) % KNOWN_DESTS;
+}
+
+/* Queue a datagram: 0, or SB_EAGAIN when it must be sent directly. */
+static int sq_put(struct tp_worker *tw, int fd, const struct sb_addr *to, const struct iovec *iov,
+                  int n_iov)
+{
+    size_t total = 0;
+    for (int i = 0; i < n_iov; i++)
+        total += iov[i].iov_len;
+    struct sendq *q = sq_get();
+    if (!q || total > SENDQ_BYTES)
+        return SB_EAGAIN;
+    if (q->n && (q->fd != fd || q->n == SENDQ_MSGS || q->used + total > SENDQ_BYTES))
+        sq_flush();
+    char *p = q->data + q->used;
+    size_t at = 0;
+    for (int i = 0; i < n_iov; i++) {
+        if (iov[i].iov_len)
+            memcpy(p + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    unsigned k = q->n++;
+    q->tw = tw;
+    q->fd = fd;
+    q->used += total;
+    q->to[k] = *to;
+    q->iov[k] = (struct iovec){.iov_base = p, .iov_len = total};
+    q->mm[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &q->to[k].u.sa,
+                                            .msg_namelen = to->len,
+                                            .msg_iov = &q->iov[k],
+                                            .msg_iovlen = 1}};
+    return 0;
+}
+
+static void read_batches(struct tp_fd *f, struct sb_io *io)
+{
     struct tp_worker *tw = f->tw;
     for (int batch = 0; batch < UDP_BATCHES_PER_WAKEUP; batch++) {
         for (unsigned i = 0; i < TP_UDP_BATCH; i++) {
@@ -91,9 +234,19 @@ static void on_readable(struct sb_io *io, uint32_t events)
                             tw->mm[i].msg_hdr.msg_namelen);
             deliver(tw, f->sock, &src, p, len);
         }
+        sq_flush();
         if (n < (int)TP_UDP_BATCH)
             return;
     }
+}
+
+static void on_readable(struct sb_io *io, uint32_t events)
+{
+    (void)events;
+    sq_depth++;
+    read_batches(io->data, io);
+    if (--sq_depth == 0)
+        sq_flush();
 }
 
 static int alloc_batch(struct tp_worker *tw)
@@ -152,11 +305,15 @@ int sb__tp_udp_send(struct tp_worker *tw, const struct sb_socket *s, const struc
 {
     if (s->id >= sb__tp.n_socks || tw->udp[s->id].io.fd < 0 || !sb_addr_family(to))
         return SB_EINVAL;
+    int fd = tw->udp[s->id].io.fd;
+    if (sq_depth && dest_known(to) && sq_put(tw, fd, to, iov, n_iov) == 0)
+        return 0;
+    sq_flush();
     struct msghdr mh = {.msg_name = (void *)&to->u.sa,
                         .msg_namelen = to->len,
                         .msg_iov = (struct iovec *)iov,
                         .msg_iovlen = (size_t)n_iov};
-    ssize_t n = sendmsg(tw->udp[s->id].io.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
         int e = errno;
         TP_STAT_ADD(tw, snd_errors, 1);
@@ -165,5 +322,7 @@ int sb__tp_udp_send(struct tp_worker *tw, const struct sb_socket *s, const struc
     }
     TP_STAT_ADD(tw, snd_msgs, 1);
     TP_STAT_ADD(tw, snd_bytes, (uint64_t)n);
+    if (sq_depth)
+        dest_remember(to);
     return 0;
 }
