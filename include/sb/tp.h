@@ -38,6 +38,8 @@ struct sb_dest {
     const struct sb_socket *sock; /* the local socket to send from; NULL: sb_tp_pick() */
     uint32_t conn_id;             /* streams: this connection if still open, else one to <to>
                                      (opened when none exists); 0: by address only */
+    bool no_new_conn;             /* streams: only an open connection (tcp_no_new_conn_bflag);
+                                     none: the send fails with SB_ENOENT */
 };
 
 /* A received message, as the transport hands it to the SIP layer. Lives on the receiving
@@ -117,6 +119,14 @@ struct sb_tp_conn_info {
     uint64_t lifetime_s; /* until the idle timer closes it (tcp_connection_lifetime) */
     size_t queued;       /* bytes waiting in its output queue (chunk overhead included) */
 };
+
+/* Make stream connection <conn_id> reachable at <alias> too (RFC 5923 connection reuse,
+ * force_tcp_alias(), tcp_accept_aliases): a message sent to <alias> over the connection's
+ * transport goes on it while it is open, from any worker. <alias> must be the connection's peer
+ * address with another port (SB_EINVAL otherwise: a host may not claim another host's address).
+ * An alias held by another connection moves to this one; at most a few per connection
+ * (SB_ELIMIT). SB_ENOENT when the connection is gone. Any thread. */
+int sb_tp_conn_alias(uint32_t conn_id, const struct sb_addr *alias);
 
 /* Call <each> for every open stream connection of every worker. The list is a snapshot copied
  * under the connection index lock; <each> runs after the lock is released, so it may block or

@@ -91,6 +91,13 @@ int sb__fwd_via_fix(struct sb_msg *req, const struct sb_rcv *rcv, bool force_rpo
 /* Did sb__fwd_via_fix fill an rport for <req>? */
 bool sb__fwd_rport_done(const struct sb_msg *req);
 
+/* Connection reuse (tcp_alias.c): make the stream connection <req> arrived on reachable at the
+ * sender's address with <port> (0: the top Via's sent-by port, else the transport's default).
+ * SB_EINVAL for a datagram transport. sb__fwd_accept_alias: the same when the top Via carries
+ * RFC 5923 ";alias" and tcp_accept_aliases is set; 0 when there was nothing to do. */
+int sb__fwd_tcp_alias(struct sb_msg *req, const struct sb_rcv *rcv, uint16_t port);
+int sb__fwd_accept_alias(struct sb_msg *req, const struct sb_rcv *rcv);
+
 /* The stateless to-tag of <req> into <out> (SB__SL_TAG_LEN + 1 bytes). Returns its length. */
 #define SB__SL_TAG_PREFIX "sbsl"
 #define SB__SL_TAG_LEN    (sizeof(SB__SL_TAG_PREFIX) - 1 + 16)

@@ -51,6 +51,9 @@ sb_res sb__cf_is_myself(struct sb_sctx *ctx, const struct sb_arg *a);
 sb_res sb__cf_force_send_socket(struct sb_sctx *ctx, const struct sb_arg *a);
 int sb__cf_fix_socket(struct sb_fixup *fx, const struct sb_val *in, void **out);
 
+/* core_fns_tcp.c: stream connections */
+sb_res sb__cf_force_tcp_alias(struct sb_sctx *ctx, const struct sb_arg *a);
+
 /* core_fns_evi.c: raise_event */
 int sb__cf_fix_event(struct sb_fixup *fx, const struct sb_val *in, void **out);
 sb_res sb__cf_raise_event(struct sb_sctx *ctx, const struct sb_arg *a);

@@ -99,11 +99,33 @@ static int idx_add(struct tp_conn *c)
     return 0;
 }
 
+static struct tp_alias **alias_bucket(uint8_t proto, const struct sb_addr *a)
+{
+    return &sb__tp.by_alias[hash_addr(proto, a)];
+}
+
+/* Under idx_lock: take <al> out of the alias table (not off its conn's list). */
+static void alias_unhash_locked(struct tp_alias *al)
+{
+    struct tp_alias **pp = alias_bucket(al->conn->proto, &al->addr);
+    while (*pp && *pp != al)
+        pp = &(*pp)->next_hash;
+    if (*pp)
+        *pp = al->next_hash;
+}
+
 static void idx_del(struct tp_conn *c)
 {
     if (!c->in_index)
         return;
     pthread_mutex_lock(&sb__tp.idx_lock);
+    while (c->aliases) {
+        struct tp_alias *al = c->aliases;
+        c->aliases = al->next_conn;
+        alias_unhash_locked(al);
+        free(al);
+    }
+    c->n_aliases = 0;
     struct tp_conn **pp = &sb__tp.by_id[hash_id(c->id)];
     while (*pp && *pp != c)
         pp = &(*pp)->next_id;
@@ -163,6 +185,17 @@ struct tp_conn *sb__tp_idx_find_locked(struct tp_worker *tw, uint32_t id, uint8_
                 other = c;
         }
     }
+    if (!mine && !other && peer && sb_addr_family(peer)) {
+        for (struct tp_alias *al = *alias_bucket(proto, peer); al; al = al->next_hash) {
+            if (al->conn->proto == proto && sb_addr_eq(&al->addr, peer)) {
+                if (al->conn->tw == tw)
+                    mine = al->conn;
+                else
+                    other = al->conn;
+                break;
+            }
+        }
+    }
     *owner = UINT_MAX;
     *found_id = 0;
     if (!mine && other) {
@@ -170,6 +203,63 @@ struct tp_conn *sb__tp_idx_find_locked(struct tp_worker *tw, uint32_t id, uint8_
         *found_id = other->id;
     }
     return mine;
+}
+
+int sb_tp_conn_alias(uint32_t conn_id, const struct sb_addr *alias)
+{
+    if (!conn_id || !alias || !sb_addr_family(alias) || !sb_addr_port(alias))
+        return SB_EINVAL;
+    int rc = 0;
+    pthread_mutex_lock(&sb__tp.idx_lock);
+    struct tp_conn *c = sb__tp.by_id[hash_id(conn_id)];
+    while (c && c->id != conn_id)
+        c = c->next_id;
+    if (!c || c->state == CONN_CLOSED) {
+        rc = SB_ENOENT;
+        goto out;
+    }
+    /* only ports of the peer's own address: a host must not draw another host's traffic */
+    if (!sb_addr_ip_eq(&c->peer, alias)) {
+        rc = SB_EINVAL;
+        goto out;
+    }
+    if (sb_addr_eq(&c->peer, alias))
+        goto out;
+    struct tp_alias *al = *alias_bucket(c->proto, alias);
+    while (al && !(al->conn->proto == c->proto && sb_addr_eq(&al->addr, alias)))
+        al = al->next_hash;
+    if (al && al->conn == c)
+        goto out;
+    if (c->n_aliases >= TP_MAX_ALIASES) {
+        rc = SB_ELIMIT;
+        goto out;
+    }
+    if (al) {
+        /* the newest connection wins: the peer reconnected (NAT rebinding, a restart) */
+        struct tp_conn *old = al->conn;
+        struct tp_alias **pp = &old->aliases;
+        while (*pp != al)
+            pp = &(*pp)->next_conn;
+        *pp = al->next_conn;
+        old->n_aliases--;
+    } else {
+        al = calloc(1, sizeof(*al));
+        if (!al) {
+            rc = SB_ENOMEM;
+            goto out;
+        }
+        al->addr = *alias;
+        struct tp_alias **b = alias_bucket(c->proto, alias);
+        al->next_hash = *b;
+        *b = al;
+    }
+    al->conn = c;
+    al->next_conn = c->aliases;
+    c->aliases = al;
+    c->n_aliases++;
+out:
+    pthread_mutex_unlock(&sb__tp.idx_lock);
+    return rc;
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */

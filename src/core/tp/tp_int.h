@@ -32,6 +32,15 @@ struct tp_fd {
 
 enum { CONN_CONNECTING = 1, CONN_OPEN, CONN_CLOSED };
 
+/* Another address a connection answers for (RFC 5923 alias, force_tcp_alias()): requests sent
+ * to it reuse the connection. Lives in sb__tp.by_alias and on its conn's list, under idx_lock. */
+struct tp_alias {
+    struct tp_alias *next_hash, *next_conn;
+    struct tp_conn *conn;
+    struct sb_addr addr;
+};
+#define TP_MAX_ALIASES 4 /* per connection: a peer cannot grow the table without bound */
+
 /* Pending output of a stream connection. */
 struct tp_chunk {
     struct tp_chunk *next;
@@ -49,6 +58,8 @@ struct tp_conn {
     const struct sb_socket *sock; /* the listener it came in on, or the local socket it left from */
     uint64_t created;             /* loop ms */
     struct tp_conn *next_id, *next_addr, *next_ip; /* index chains */
+    struct tp_alias *aliases;                      /* under idx_lock */
+    unsigned n_aliases;
     /* Written by the owner only, also read by sb_tp_conns() (hence atomic): */
     _Atomic uint8_t state;
     _Atomic uint64_t last_active; /* loop ms */
@@ -117,6 +128,7 @@ struct tp_global {
     struct tp_conn *by_id[TP_IDX_BUCKETS];
     struct tp_conn *by_addr[TP_IDX_BUCKETS];
     struct tp_conn *by_ip[TP_IDX_BUCKETS];
+    struct tp_alias *by_alias[TP_IDX_BUCKETS]; /* (proto, alias address) -> conn */
 };
 
 extern struct tp_global sb__tp;
@@ -163,8 +175,9 @@ void sb__tp_conn_reap(struct tp_worker *tw);
 /* Shared index lookups (any thread, between sb__tp_idx_lock and _unlock). <id> 0 or <peer> NULL:
  * that key is not used. Returns the conn when it belongs to <tw>; otherwise NULL, with *owner and
  * *found_id set when a foreign conn matched (*owner = UINT_MAX when none did). By address, a conn
- * of <tw> is preferred. A worker removes its conns from the index before its loop is freed, so a
- * job posted to an owner found here, with the lock still held, reaches a live loop. */
+ * of <tw> is preferred, and a conn whose peer is <peer> comes before one aliased to it. A worker
+ * removes its conns from the index before its loop is freed, so a job posted to an owner found
+ * here, with the lock still held, reaches a live loop. */
 void sb__tp_idx_lock(void);
 void sb__tp_idx_unlock(void);
 struct tp_conn *sb__tp_idx_find_locked(struct tp_worker *tw, uint32_t id, uint8_t proto,
