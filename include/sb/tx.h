@@ -114,6 +114,16 @@ struct sb_tx_stats {
 };
 void sb_tx_stats(struct sb_tx_stats *out);
 
+/* ---- destination blacklist (DNS failover) --------------------------------------------------- */
+
+/* How long a target that timed out or answered 503 is avoided (OpenSIPS dst_blacklist). */
+#define SB_TX_BLACKLIST_MS 60000
+/* Shared by the workers (one mutex). <a> with its port; times on the caller's loop clock. */
+void sb_tx_blacklist_add(uint8_t proto, const struct sb_addr *a, uint64_t for_ms);
+bool sb_tx_blacklist_has(uint8_t proto, const struct sb_addr *a);
+void sb_tx_blacklist_clear(void);
+unsigned sb_tx_blacklist_count(void); /* live entries */
+
 /* ---- sending (test seam) ------------------------------------------------------------------- */
 
 /* Every message the transaction layer sends goes through sb_tp_send, or through this function
@@ -131,9 +141,15 @@ typedef void (*sb_tx_uac_cb)(void *arg, int code, struct sb_msg *reply);
  * header values; a From without a tag gets one), Call-ID and CSeq generated unless <headers>
  * carry them, <headers> raw "Name: value\r\n" lines (Route, Contact, Event...), <body> with its
  * Content-Type line in <headers>. <next_hop>: a URI to send to instead of <ruri> (p == NULL: the
- * R-URI). <cb> runs once on this worker with the final reply. Returns 0 (the callback will run) or
- * < 0 (it will not). Worker thread. */
+ * R-URI). local_route runs on the request first (it may add headers, or drop it: SB_ENOENT). <cb>
+ * runs once on this worker with the final reply; a 2xx of an INVITE is ACKed here. Returns 0 (the
+ * callback will run) or < 0 (it will not). Worker thread. */
 int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str headers,
                       sb_str body, sb_str next_hop, sb_tx_uac_cb cb, void *arg);
+
+/* Cancel the pending INVITE we originated with <callid> and CSeq number <cseq> on this worker
+ * (RFC 3261 §9.1: the CANCEL goes once a provisional arrived). Its callback then gets the
+ * 487 (or the final that crossed the CANCEL). Returns how many branches were cancelled. */
+int sb_tx_uac_cancel(sb_str callid, uint32_t cseq);
 
 #endif

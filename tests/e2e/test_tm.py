@@ -209,3 +209,36 @@ def test_many_calls_both_workers(sb):
     r = uas.wait()
     assert r.rc == 0, r.describe() + srv.log_tail()
     assert sb.options_ok(("127.0.0.1", port))
+
+
+def test_invite_retransmission_from_another_socket_absorbed(sb):
+    """A retransmitted INVITE that the kernel gives to another worker than the owner of its
+    transaction (another source port here) must not start a second transaction: it is moved to
+    the owner, which answers it with the last provisional, and nothing more goes downstream."""
+    srv, port, uas1, _ = start(sb, "udp")
+    server = ("127.0.0.1", port)
+    uas = sb.sock("udp", server, bind_port=uas1)
+    for i in range(8):
+        a = sb.sock("udp", server)
+        b = sb.sock("udp", server)
+        inv = sip_request("INVITE", "sip:bob@127.0.0.1:%d" % port, a.local)
+        a.send(inv)
+        got = _recv_request(uas, "INVITE")
+        assert got is not None, "call %d: no INVITE downstream\n%s" % (i, srv.log_tail())
+        uas.send(_reply(got, 180, "Ringing", "r%d" % i))
+        ring = a.recv(timeout=3, skip_provisional=False)
+        while ring is not None and ring.status == 100:
+            ring = a.recv(timeout=3, skip_provisional=False)
+        assert ring is not None and ring.status == 180, "call %d: %r" % (i, ring)
+        b.send(inv)
+        again = a.recv(timeout=3, skip_provisional=False)
+        assert again is not None and again.status == 180, \
+            "call %d: the retransmission got %r\n%s" % (i, again, srv.log_tail())
+        dup = _recv_request(uas, "INVITE", timeout=0.5)
+        assert dup is None, "call %d: the retransmission went downstream again" % i
+        uas.send(_reply(got, 486, "Busy Here", "r%d" % i))
+        fin = a.recv(timeout=3)
+        assert fin is not None and fin.status == 486, "call %d: %r" % (i, fin)
+        assert _recv_request(uas, "ACK") is not None, "call %d: the 486 was not ACKed" % i
+        a.close()
+        b.close()

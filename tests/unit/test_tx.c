@@ -19,6 +19,7 @@
 
 #include "sb/buf.h"
 #include "sb/core_cfg.h"
+#include "sb/dns.h"
 #include "sb/fwd.h"
 #include "sb/loop.h"
 #include "sb/mod.h"
@@ -33,6 +34,7 @@
 #define UAS2 5081
 
 static struct sb_core_cfg core;
+static char hosts_path[64] = "/tmp/test_tx_hosts.XXXXXX";
 static struct sb_arena core_arena;
 static struct sb_worker worker;
 static struct sb_script *script;
@@ -42,6 +44,7 @@ struct sent {
     char data[4096];
     size_t len;
     uint16_t port;
+    char ip[SB_IP_STRLEN];
     uint64_t at;
 };
 static struct sent sent[128];
@@ -65,6 +68,7 @@ static int capture(struct sb_dest *d, const struct iovec *iov, int n_iov)
     }
     s->data[s->len] = '\0';
     s->port = sb_addr_port(&d->to);
+    s->ip[sb_addr_ip(&d->to, s->ip)] = '\0';
     s->at = vnow;
     return 0;
 }
@@ -108,7 +112,13 @@ static const char *cfg_text =
     "    }\n"
     "    if ($rU == \"newtran\") { t_newtran(); exit; }\n"
     "    if ($rU == \"local\") { t_reply(403, \"Not Here\"); exit; }\n"
+    "    if ($rU == \"nofo\") { t_relay(\"no-dns-failover\"); exit; }\n"
+    "    if ($rU == \"repl\") { t_replicate(\"sip:127.0.0.1:5081\"); }\n"
     "    t_relay();\n"
+    "}\n"
+    "local_route {\n"
+    "    append_hf(\"X-Local: yes\\r\\n\");\n"
+    "    if ($rU == \"dropme\") { drop; }\n"
     "}\n"
     "failure_route[next] {\n"
     "    if (t_check_status(\"486\")) { $ru = \"sip:second@127.0.0.1:5081\"; t_relay(); }\n"
@@ -128,6 +138,15 @@ static int group_setup(void **state)
 {
     (void)state;
     sb_arena_init(&core_arena, NULL, 0, 0);
+    /* fo.test: two targets for DNS failover, from a hosts file (answered without the network) */
+    int hfd = mkstemp(hosts_path);
+    assert_true(hfd >= 0);
+    FILE *hf = fdopen(hfd, "w");
+    assert_non_null(hf);
+    fprintf(hf, "127.0.0.2 fo.test\n127.0.0.3 fo.test\n");
+    fclose(hf);
+    struct sb_dns_cfg dc = {.hosts = hosts_path, .try_naptr = true};
+    assert_int_equal(sb_dns_init(&dc), 0);
     sb_core_cfg_defaults(&core);
     struct sb_listen *l = sb_arena_zalloc(&core_arena, sizeof(*l));
     char spec[64];
@@ -137,6 +156,7 @@ static int group_setup(void **state)
     core.listeners = l;
     assert_int_equal(sb_tp_init(&core), 0);
     worker.id = 0;
+    sb_rt.cfg = &core;
     worker.loop = sb_loop_new();
     assert_non_null(worker.loop);
     vnow = 1000000;
@@ -171,6 +191,9 @@ static int group_teardown(void **state)
     sb_tp_destroy();
     sb_arena_deinit(&core_arena);
     sb__tx_send_hook = NULL;
+    sb_dns_destroy();
+    unlink(hosts_path);
+    sb_rt.cfg = NULL;
     return 0;
 }
 
@@ -178,6 +201,7 @@ static int setup(void **state)
 {
     (void)state;
     n_sent = 0;
+    sb_tx_blacklist_clear();
     return 0;
 }
 
@@ -758,21 +782,297 @@ static void test_local_uac(void **state)
     assert_int_equal(uac_code, 408);
 }
 
+/* ---- DNS failover and blacklisting ----------------------------------------------------------- */
+
+static int find_to(const char *prefix, const char *ip, int from)
+{
+    for (int i = from; i < n_sent; i++)
+        if (starts(i, prefix) && !strcmp(sent[i].ip, ip))
+            return i;
+    return -1;
+}
+
+static bool blacklisted(const char *ip, uint16_t port)
+{
+    struct sb_addr a;
+    assert_int_equal(sb_addr_set(&a, sb_str_cstr(ip), port), 0);
+    return sb_tx_blacklist_has(SB_PROTO_UDP, &a);
+}
+
+static void invite_host(const char *user, const char *host, const char *branch)
+{
+    char t[2048];
+    snprintf(t, sizeof(t),
+             "INVITE sip:%s@%s:%u SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=%s\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:alice@127.0.0.1>;tag=a1\r\n"
+             "To: <sip:%s@%s>\r\n"
+             "Call-ID: call-%s\r\n"
+             "CSeq: 1 INVITE\r\n"
+             "Contact: <sip:alice@127.0.0.1:%u>\r\n"
+             "Content-Length: 0\r\n\r\n",
+             user, host, UAS1, UAC, branch, user, host, branch, UAC);
+    rx(t, UAC);
+}
+
+static void test_failover_on_timeout(void **state)
+{
+    (void)state;
+    invite_host("bob", "fo.test", "z9hG4bKfo1");
+    int i = find_to("INVITE ", "127.0.0.2", 0);
+    assert_true(i >= 0);
+    assert_int_equal(find_to("INVITE ", "127.0.0.3", 0), -1);
+    /* fr_timeout (5 s) without any reply: the next target on a new branch */
+    advance(5100);
+    int j = find_to("INVITE ", "127.0.0.3", 0);
+    assert_true(j > i);
+    assert_int_equal(sent[j].port, UAS1);
+    char b1[64], b2[64];
+    top_branch(i, b1, sizeof(b1));
+    top_branch(j, b2, sizeof(b2));
+    assert_string_not_equal(b1, b2);
+    assert_true(blacklisted("127.0.0.2", UAS1));
+    assert_false(blacklisted("127.0.0.3", UAS1));
+    /* nothing went upstream yet but the 100 */
+    assert_int_equal(count_starting("SIP/2.0 408", UAC), 0);
+    reply_to(j, 200, "fo", UAS1);
+    int k = find("SIP/2.0 200 ", UAC, 0);
+    assert_true(k > j);
+    assert_non_null(strstr(sent[k].data, "branch=z9hG4bKfo1"));
+}
+
+static void test_failover_on_503(void **state)
+{
+    (void)state;
+    invite_host("bob", "fo.test", "z9hG4bKfo2");
+    int i = find_to("INVITE ", "127.0.0.2", 0);
+    assert_true(i >= 0);
+    reply_to(i, 503, "x", UAS1);
+    /* the 503 is ACKed hop by hop, then the next target gets the request */
+    assert_true(find_to("ACK ", "127.0.0.2", i) > i);
+    int j = find_to("INVITE ", "127.0.0.3", i);
+    assert_true(j > i);
+    assert_true(blacklisted("127.0.0.2", UAS1));
+    assert_int_equal(count_starting("SIP/2.0 5", UAC), 0);
+    reply_to(j, 486, "y", UAS1);
+    /* the best of the two: 486 (a 503 would have become 500) */
+    assert_int_equal(count_starting("SIP/2.0 486", UAC), 1);
+    assert_int_equal(count_starting("SIP/2.0 500", UAC), 0);
+}
+
+static void test_blacklist_skip_and_expiry(void **state)
+{
+    (void)state;
+    struct sb_addr a;
+    assert_int_equal(sb_addr_set(&a, SB_STR("127.0.0.2"), UAS1), 0);
+    sb_tx_blacklist_add(SB_PROTO_UDP, &a, SB_TX_BLACKLIST_MS);
+    assert_int_equal(sb_tx_blacklist_count(), 1);
+    invite_host("bob", "fo.test", "z9hG4bKbl1");
+    assert_int_equal(find_to("INVITE ", "127.0.0.2", 0), -1);
+    int j = find_to("INVITE ", "127.0.0.3", 0);
+    assert_true(j >= 0);
+    reply_to(j, 200, "b", UAS1);
+    /* every target blacklisted: the first one is still tried */
+    struct sb_addr a3;
+    assert_int_equal(sb_addr_set(&a3, SB_STR("127.0.0.3"), UAS1), 0);
+    sb_tx_blacklist_add(SB_PROTO_UDP, &a3, SB_TX_BLACKLIST_MS);
+    int before = n_sent;
+    invite_host("bob", "fo.test", "z9hG4bKbl2");
+    int k = find_to("INVITE ", "127.0.0.2", before);
+    assert_true(k >= 0);
+    reply_to(k, 200, "c", UAS1);
+    /* after SB_TX_BLACKLIST_MS the entries expire */
+    vnow += SB_TX_BLACKLIST_MS + 1000;
+    sb_loop_run_once(worker.loop, 0);
+    assert_int_equal(sb_tx_blacklist_count(), 0);
+    before = n_sent;
+    invite_host("bob", "fo.test", "z9hG4bKbl3");
+    k = find_to("INVITE ", "127.0.0.2", before);
+    assert_true(k >= 0);
+    reply_to(k, 200, "d", UAS1);
+}
+
+static void test_no_dns_failover_flag(void **state)
+{
+    (void)state;
+    invite_host("nofo", "fo.test", "z9hG4bKnf1");
+    assert_true(find_to("INVITE ", "127.0.0.2", 0) >= 0);
+    advance(5100);
+    assert_int_equal(find_to("INVITE ", "127.0.0.3", 0), -1);
+    assert_int_equal(count_starting("SIP/2.0 408", UAC), 1);
+    /* the target that timed out is blacklisted all the same */
+    assert_true(blacklisted("127.0.0.2", UAS1));
+    int before = n_sent;
+    /* disable_dns_failover does the same for every t_relay */
+    core.disable_dns_failover = true;
+    invite_host("bob", "fo.test", "z9hG4bKnf2");
+    /* .2 is blacklisted: .3 first; with failover off nothing after it */
+    int j = find_to("INVITE ", "127.0.0.3", before);
+    assert_true(j >= 0);
+    reply_to(j, 503, "z", UAS1);
+    core.disable_dns_failover = false;
+    assert_int_equal(find_to("INVITE ", "127.0.0.2", before), -1);
+    assert_int_equal(count_starting("SIP/2.0 500", UAC), 1);
+}
+
+static void test_disable_dns_blacklist(void **state)
+{
+    (void)state;
+    core.disable_dns_blacklist = true;
+    invite_host("bob", "fo.test", "z9hG4bKdb1");
+    int i = find_to("INVITE ", "127.0.0.2", 0);
+    assert_true(i >= 0);
+    reply_to(i, 503, "x", UAS1);
+    int j = find_to("INVITE ", "127.0.0.3", i);
+    assert_true(j > i);
+    core.disable_dns_blacklist = false;
+    assert_int_equal(sb_tx_blacklist_count(), 0);
+    reply_to(j, 200, "y", UAS1);
+}
+
+/* ---- local_route and the local UAC ----------------------------------------------------------- */
+
+static void test_local_route(void **state)
+{
+    (void)state;
+    uac_code = 0;
+    assert_int_equal(sb_tx_uac_request(SB_STR("OPTIONS"), SB_STR("sip:ping@127.0.0.1:5080"),
+                                       SB_STR("<sip:sb@127.0.0.1>"), SB_STR("<sip:ping@127.0.0.1>"),
+                                       SB_STR_NULL, SB_STR_NULL, SB_STR_NULL, uac_done, NULL),
+                     0);
+    int i = find("OPTIONS sip:ping@127.0.0.1:5080 SIP/2.0\r\n", UAS1, 0);
+    assert_true(i >= 0);
+    assert_non_null(strstr(sent[i].data, "\r\nX-Local: yes\r\n"));
+    reply_to(i, 200, "p1", UAS1);
+    assert_int_equal(uac_code, 200);
+    /* drop in local_route: nothing sent, no callback */
+    int before = n_sent;
+    uac_code = 0;
+    assert_true(sb_tx_uac_request(SB_STR("OPTIONS"), SB_STR("sip:dropme@127.0.0.1:5080"),
+                                  SB_STR("<sip:sb@127.0.0.1>"), SB_STR("<sip:ping@127.0.0.1>"),
+                                  SB_STR_NULL, SB_STR_NULL, SB_STR_NULL, uac_done, NULL) < 0);
+    assert_int_equal(n_sent, before);
+    advance(100);
+    assert_int_equal(uac_code, 0);
+}
+
+static void test_local_invite_ack_and_cancel(void **state)
+{
+    (void)state;
+    uac_code = 0;
+    assert_int_equal(sb_tx_uac_request(SB_STR("INVITE"), SB_STR("sip:bob@127.0.0.1:5080"),
+                                       SB_STR("<sip:sb@127.0.0.1>"), SB_STR("<sip:bob@127.0.0.1>"),
+                                       SB_STR("Call-ID: luac-1\r\nCSeq: 7 INVITE\r\n"), SB_STR_NULL,
+                                       SB_STR_NULL, uac_done, NULL),
+                     0);
+    int i = find("INVITE sip:bob@127.0.0.1:5080 ", UAS1, 0);
+    assert_true(i >= 0);
+    /* a 2xx: the callback and an ACK (a new transaction) to the Contact of the 2xx */
+    char r[2048];
+    char br[64];
+    top_branch(i, br, sizeof(br));
+    snprintf(r, sizeof(r),
+             "SIP/2.0 200 OK\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1;branch=%s\r\n"
+             "From: <sip:sb@127.0.0.1>;tag=x\r\n"
+             "To: <sip:bob@127.0.0.1>;tag=bobtag\r\n"
+             "Call-ID: luac-1\r\nCSeq: 7 INVITE\r\n"
+             "Contact: <sip:bob@127.0.0.1:5081>\r\n"
+             "Content-Length: 0\r\n\r\n",
+             br);
+    rx(r, UAS1);
+    assert_int_equal(uac_code, 200);
+    int a = find("ACK sip:bob@127.0.0.1:5081 SIP/2.0\r\n", UAS2, i);
+    assert_true(a > i);
+    assert_non_null(strstr(sent[a].data, "CSeq: 7 ACK\r\n"));
+    assert_non_null(strstr(sent[a].data, ";tag=bobtag\r\n"));
+    char abr[64];
+    top_branch(a, abr, sizeof(abr));
+    assert_string_not_equal(abr, br);
+    /* a retransmitted 2xx is ACKed again */
+    rx(r, UAS1);
+    assert_int_equal(count_starting("ACK sip:bob@127.0.0.1:5081", UAS2), 2);
+
+    /* cancel: waits for a provisional, then CANCEL; the 487 reaches the callback */
+    uac_code = 0;
+    assert_int_equal(sb_tx_uac_request(SB_STR("INVITE"), SB_STR("sip:carol@127.0.0.1:5080"),
+                                       SB_STR("<sip:sb@127.0.0.1>"), SB_STR("<sip:c@127.0.0.1>"),
+                                       SB_STR("Call-ID: luac-2\r\nCSeq: 3 INVITE\r\n"), SB_STR_NULL,
+                                       SB_STR_NULL, uac_done, NULL),
+                     0);
+    int j = find("INVITE sip:carol@", UAS1, 0);
+    assert_true(j >= 0);
+    assert_int_equal(sb_tx_uac_cancel(SB_STR("luac-2"), 4), 0);
+    assert_int_equal(sb_tx_uac_cancel(SB_STR("luac-2"), 3), 1);
+    assert_int_equal(count_starting("CANCEL ", UAS1), 0);
+    reply_to(j, 180, "ct", UAS1);
+    int c = find("CANCEL sip:carol@127.0.0.1:5080 ", UAS1, j);
+    assert_true(c > j);
+    assert_non_null(strstr(sent[c].data, "CSeq: 3 CANCEL\r\n"));
+    reply_to(c, 200, "ct", UAS1);
+    reply_to(j, 487, "ct", UAS1);
+    assert_int_equal(uac_code, 487);
+    assert_true(find("ACK sip:carol@", UAS1, j) > j);
+}
+
+/* t_replicate: a transaction of its own, whose replies never go upstream */
+static void test_replicate_separate_transaction(void **state)
+{
+    (void)state;
+    invite("repl", "z9hG4bKrp1", "INVITE");
+    int r = find("INVITE sip:repl@127.0.0.1:5080 ", UAS2, 0);
+    int m = find("INVITE sip:repl@127.0.0.1:5080 ", UAS1, 0);
+    assert_true(r >= 0);
+    assert_true(m >= 0);
+    char b1[64], b2[64];
+    top_branch(r, b1, sizeof(b1));
+    top_branch(m, b2, sizeof(b2));
+    assert_string_not_equal(b1, b2);
+    /* the copy carries the caller's Via below ours, like a relayed request */
+    assert_non_null(strstr(sent[r].data, "branch=z9hG4bKrp1\r\n"));
+    reply_to(r, 180, "rp", UAS2);
+    reply_to(r, 486, "rp", UAS2);
+    assert_true(find("ACK ", UAS2, r) > r);
+    assert_int_equal(count_starting("SIP/2.0 180", UAC), 0);
+    assert_int_equal(count_starting("SIP/2.0 486", UAC), 0);
+    reply_to(m, 200, "main", UAS1);
+    assert_int_equal(count_starting("SIP/2.0 200", UAC), 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_invite_relayed_200),       T(test_retransmission_absorbed),
-        T(test_non2xx_acked_hop_by_hop),  T(test_timer_a_and_fr_timeout),
-        T(test_timer_e_capped_at_t2),     T(test_timer_c_cancels),
-        T(test_cancel_from_uac),          T(test_fork_best_response),
-        T(test_fork_200_cancels_other),   T(test_fork_503_becomes_500),
-        T(test_fork_401_merged),          T(test_branch_route),
-        T(test_failure_route_serial),     T(test_serial_forking_by_q),
-        T(test_failure_route_on_timeout), T(test_failure_route_after_reload),
-        T(test_local_reply_and_stats),    T(test_unfinished_transaction_dropped),
-        T(test_send_reply_is_stateful),   T(test_local_uac),
+        T(test_invite_relayed_200),
+        T(test_retransmission_absorbed),
+        T(test_non2xx_acked_hop_by_hop),
+        T(test_timer_a_and_fr_timeout),
+        T(test_timer_e_capped_at_t2),
+        T(test_timer_c_cancels),
+        T(test_cancel_from_uac),
+        T(test_fork_best_response),
+        T(test_fork_200_cancels_other),
+        T(test_fork_503_becomes_500),
+        T(test_fork_401_merged),
+        T(test_branch_route),
+        T(test_failure_route_serial),
+        T(test_serial_forking_by_q),
+        T(test_failure_route_on_timeout),
+        T(test_failure_route_after_reload),
+        T(test_local_reply_and_stats),
+        T(test_unfinished_transaction_dropped),
+        T(test_send_reply_is_stateful),
+        T(test_local_uac),
+        T(test_failover_on_timeout),
+        T(test_failover_on_503),
+        T(test_blacklist_skip_and_expiry),
+        T(test_no_dns_failover_flag),
+        T(test_disable_dns_blacklist),
+        T(test_local_route),
+        T(test_local_invite_ack_and_cancel),
+        T(test_replicate_separate_transaction),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

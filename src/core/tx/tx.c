@@ -386,7 +386,8 @@ static const char *reason_line(struct sb_msg *cancel, struct sb_wbuf *w)
     return w->err ? NULL : w->p;
 }
 
-/* A CANCEL or ACK whose INVITE transaction lives on another worker goes there. */
+/* A CANCEL, ACK or INVITE retransmission whose INVITE transaction lives on another worker goes
+ * there. */
 static bool move_to_owner(struct sb_msg *req, const struct sb_rcv *rcv)
 {
     struct sb_worker *self = sb_worker_self;
@@ -401,7 +402,11 @@ int sb_tx_on_request(struct sb_msg *req, const struct sb_rcv *rcv)
     struct tx_worker *tw = sb__tx_worker();
     if (!tw)
         return 0;
-    bool hop = req->method_id == SB_METHOD_CANCEL || req->method_id == SB_METHOD_ACK;
+    /* requests that may belong to an INVITE server transaction of another worker: a CANCEL or
+     * ACK (the caller's branch says nothing of the owner) and a retransmitted INVITE (rare: the
+     * kernel keeps a UDP peer on one worker); one shard lock, with more than one worker only */
+    bool hop = req->method_id == SB_METHOD_CANCEL || req->method_id == SB_METHOD_ACK ||
+               req->method_id == SB_METHOD_INVITE;
     if (req->method_id == SB_METHOD_CANCEL) {
         struct sb_tx *t = sb__tx_uas_find(req, SB_METHOD_INVITE);
         if (!t && hop && move_to_owner(req, rcv))
@@ -825,15 +830,10 @@ int sb_tx_reply(struct sb_sctx *ctx, int code, sb_str reason, sb_str hdrs, sb_st
 
 int sb_tx_replicate(struct sb_sctx *ctx, sb_str uri)
 {
-    /* a second transaction would need its own copy of the request; send on a branch of the same
-     * transaction instead, whose replies only take part in the selection */
-    struct sb_tx *t = sb_tx_of(ctx);
-    if (!t) {
-        int rc = sb_tx_new(ctx);
-        if (rc < 0)
-            return -1;
-        t = sb_tx_of(ctx);
-    }
-    int rc = sb__tx_branch_start(t, sb_ruri_get(ctx), uri, ctx->rs->bflags, ctx->rs->send_sock);
-    return rc >= 0 ? 1 : rc;
+    if (!ctx->msg || !sb_msg_is_request(ctx->msg) || ctx->msg->method_id == SB_METHOD_ACK ||
+        ctx->msg->method_id == SB_METHOD_CANCEL || !uri.len)
+        return -2;
+    sb_str ruri = sb_ruri_get(ctx);
+    int rc = sb__tx_replica_start(ctx->msg, ruri, uri);
+    return rc == 0 ? 1 : rc;
 }

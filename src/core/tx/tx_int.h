@@ -5,6 +5,7 @@
 #define SB_TX_INT_H
 
 #include "sb/buf.h"
+#include "sb/dns.h"
 #include "sb/loop.h"
 #include "sb/msg_build.h"
 #include "sb/tx.h"
@@ -59,7 +60,10 @@ struct tx_branch {
     uint32_t bflags;
     char branch[SB_BRANCH_LEN + 1];
     struct tx_dnsw *dnsw;
-    struct sb_timer retr; /* Timer A / E */
+    struct sb_dns_result *targets; /* the resolution, kept for DNS failover (heap) or NULL */
+    unsigned tgt;                  /* the target in use */
+    uint8_t tproto;                /* the transport the URI asked for, 0 any */
+    struct sb_timer retr;          /* Timer A / E */
     uint64_t retr_ms;
     struct sb_timer fr;    /* Timer B / F / fr_timeout / fr_inv_timeout (C) */
     struct sb_timer cretr; /* retransmissions of our CANCEL over UDP */
@@ -157,6 +161,8 @@ struct sb_tx *sb__tx_alloc(void);
 void sb__tx_arm_guard(struct sb_tx *t);
 /* Keep the transaction <wait_ms> more, then free it. */
 void sb__tx_finish(struct sb_tx *t, uint64_t wait_ms);
+/* The worker loop's clock (virtual in tests), else the monotonic one. */
+uint64_t sb__tx_now(void);
 /* Send through the test seam or the transport. */
 int sb__tx_send(struct sb_dest *d, const char *p, size_t len);
 
@@ -176,6 +182,9 @@ void sb__tx_cancel_all(struct sb_tx *t, sb_str reason_line);
 int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
                         const void *sock);
 void sb__tx_branch_free(struct tx_branch *b);
+/* t_replicate: a transaction of its own for a copy of <req> sent to <ruri> (or <duri>); its
+ * replies are absorbed. Returns 0 or < 0 (t_relay codes or SB_E*). */
+int sb__tx_replica_start(struct sb_msg *req, sb_str ruri, sb_str duri);
 void sb__tx_branch_cancel(struct tx_branch *b);
 /* A reply for branch <b>. */
 void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct sb_rcv *rcv);

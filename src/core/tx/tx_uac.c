@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fwd/fwd_int.h"
+#include "sb/core_cfg.h"
 #include "sb/dns.h"
 #include "sb/log.h"
 #include "sb/script.h"
@@ -43,6 +44,7 @@ void sb__tx_branch_free(struct tx_branch *b)
         sb_buf_unref(b->req);
     if (b->cancel)
         sb_buf_unref(b->cancel);
+    free(b->targets);
     free(b->ruri);
     free(b->duri);
     free(b);
@@ -204,6 +206,9 @@ void sb__tx_branch_cancel(struct tx_branch *b)
     send_cancel(b);
 }
 
+static bool failover(struct tx_branch *b);
+static void send_ack_2xx(struct tx_branch *b, struct sb_msg *reply);
+
 /* ---- timers -------------------------------------------------------------------------------- */
 
 static void timer_retr(struct sb_timer *tm)
@@ -240,7 +245,10 @@ static void timer_fr(struct sb_timer *tm)
      * RFC3261-17.1.1.2 / 17.1.2.2: Timer B / F without a reply: 408 to the TU */
     if (t->is_invite && b->got_prov && !b->cancel_sent)
         send_cancel(b);
+    bool silent = !b->got_prov && b->state == UAC_CALLING;
     branch_local_final(b, 408);
+    if (silent && failover(b))
+        return;
     sb__tx_check_done(t);
 }
 
@@ -318,26 +326,76 @@ static void arm_after_send(struct tx_branch *b)
         sb_timer_start(l, &b->fr, (uint64_t)b->tx->fr_ms);
 }
 
-static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, uint8_t proto)
+static const struct sb_core_cfg *core_cfg(void)
+{
+    /* global parameters are fixed at start (reload_routes changes routes only) */
+    if (sb_rt.cfg)
+        return sb_rt.cfg;
+    const struct sb_script *s = sb_worker_self ? sb_worker_self->script : sb_current_script();
+    return s ? sb_script_core(s) : NULL;
+}
+
+static bool failover_on(const struct sb_tx *t)
+{
+    const struct sb_core_cfg *c = core_cfg();
+    return !t->no_dns_failover && !(c && c->disable_dns_failover);
+}
+
+static bool blacklist_on(void)
+{
+    const struct sb_core_cfg *c = core_cfg();
+    return !(c && c->disable_dns_blacklist);
+}
+
+static struct sb_dest target_dest(const struct sb_tx *t, const struct sb_dns_result *res,
+                                  unsigned i, uint8_t proto)
+{
+    struct sb_dest d = {.proto = proto ? proto : (res->t[i].proto ? res->t[i].proto : SB_PROTO_UDP),
+                        .to = res->t[i].addr};
+    d.sock = pick_sock(t->rs.send_sock, t->rcv.sock, d.proto, &d.to);
+    return d;
+}
+
+/* Send <b> to the first usable target of <res> from <start> on, blacklisted targets last. With
+ * failover allowed the list stays with the branch so that a timeout or a 503 can move on to the
+ * next target (RFC3263-4.3). */
+static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, uint8_t proto,
+                        unsigned start)
 {
     struct sb_tx *t = b->tx;
     int rc = SB_ENOENT;
-    /* RFC3263-4.3: the next target when one fails, unless the script said no-dns-failover */
-    unsigned n = t->no_dns_failover && res->n > 1 ? 1 : res->n;
-    for (unsigned i = 0; i < n; i++) {
-        struct sb_dest d = {.proto =
-                                proto ? proto : (res->t[i].proto ? res->t[i].proto : SB_PROTO_UDP),
-                            .to = res->t[i].addr};
-        d.sock = pick_sock(t->rs.send_sock, t->rcv.sock, d.proto, &d.to);
-        if (!d.sock)
-            continue;
-        rc = send_to(b, &d);
-        if (rc == 0) {
-            arm_after_send(b);
-            return 0;
+    bool fo = failover_on(t);
+    bool bl = blacklist_on();
+    bool black[SB_DNS_MAX_TARGETS] = {0};
+    for (unsigned i = start; bl && i < res->n; i++) {
+        struct sb_dest d = target_dest(t, res, i, proto);
+        black[i] = sb_tx_blacklist_has(d.proto, &d.to);
+    }
+    /* the targets that are not blacklisted first, in order; the blacklisted ones last */
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = start; i < res->n; i++) {
+            if (black[i] != (pass == 1))
+                continue;
+            struct sb_dest d = target_dest(t, res, i, proto);
+            if (!d.sock)
+                continue;
+            rc = send_to(b, &d);
+            if (rc == 0) {
+                b->tgt = i;
+                b->tproto = proto;
+                if (fo && i + 1 < res->n && b->targets != res) {
+                    free(b->targets);
+                    b->targets = malloc(sizeof(*res));
+                    if (b->targets)
+                        *b->targets = *res;
+                }
+                arm_after_send(b);
+                return 0;
+            }
+            /* RFC3263-4.3: the next target when one fails, unless no-dns-failover */
+            if (!fo || rc == SB_ERANGE || rc == SB_EPARSE)
+                return rc;
         }
-        if (rc == SB_ERANGE || rc == SB_EPARSE)
-            return rc;
     }
     return rc;
 }
@@ -353,7 +411,7 @@ static void dns_done(void *arg, const struct sb_dns_result *res)
     b->dnsw = NULL;
     if (b->state != UAC_DNS)
         return;
-    int rc = res->err || !res->n ? SB_ENOENT : send_targets(b, res, proto);
+    int rc = res->err || !res->n ? SB_ENOENT : send_targets(b, res, proto, 0);
     if (rc < 0) {
         SB_INFO("tm: branch %d not sent after resolving (%d)", b->idx, rc);
         branch_local_final(b, 503);
@@ -416,23 +474,61 @@ static void edits_restore(struct sb_msg *m, struct edits *e)
     free(e->hflags);
 }
 
-static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags);
+/* A branch that continues another one on the next DNS target (no new resolution). */
+struct failover {
+    const struct sb_dns_result *res;
+    unsigned start;
+    uint8_t proto;
+};
 
-int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
-                        const void *sock)
+static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
+                        const struct failover *fo);
+
+static int branch_start_saved(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
+                              const struct failover *fo)
 {
-    (void)sock;
     if (t->n_br >= TX_MAX_BRANCHES || !ruri.p)
         return -1;
     struct edits e;
     bool saved = t->on_branch.idx >= 0 && edits_save(t->req, &e);
-    int rc = branch_start(t, ruri, duri, bflags);
+    int rc = branch_start(t, ruri, duri, bflags, fo);
     if (saved)
         edits_restore(t->req, &e);
     return rc;
 }
 
-static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags)
+int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
+                        const void *sock)
+{
+    (void)sock;
+    return branch_start_saved(t, ruri, duri, bflags, NULL);
+}
+
+/* Branch <b> timed out without any reply or answered 503: blacklist its target and, when the
+ * resolution has more, continue on a new branch (new branch parameter, same destination) with
+ * the next one. Returns true when that branch went out. */
+static bool failover(struct tx_branch *b)
+{
+    struct sb_tx *t = b->tx;
+    if (b->state == UAC_DNS || !b->req)
+        return false;
+    if (blacklist_on())
+        sb_tx_blacklist_add(b->dest.proto, &b->dest.to, SB_TX_BLACKLIST_MS);
+    if (!b->targets || b->tgt + 1 >= b->targets->n || !failover_on(t) || t->cancelled ||
+        (!t->is_local && t->status >= 200) || (t->is_local && !t->uac_cb))
+        return false;
+    struct failover fo = {.res = b->targets, .start = b->tgt + 1, .proto = b->tproto};
+    /* the list moves to the new branch (freed with the old one otherwise) */
+    sb_str ruri = sb_str_cstr(b->ruri), duri = b->duri ? sb_str_cstr(b->duri) : SB_STR_NULL;
+    int rc = branch_start_saved(t, ruri, duri, b->bflags, &fo);
+    if (rc != 0)
+        return false;
+    SB_INFO("tm: branch %d failed (%d), DNS failover to branch %u", b->idx, b->code, t->n_br - 1);
+    return true;
+}
+
+static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
+                        const struct failover *fo)
 {
     struct tx_worker *tw = sb__tx_worker();
     int br_idx = sb__tx_route_idx(&t->on_branch, SB_ROUTE_BRANCH);
@@ -478,9 +574,17 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
     if (t->is_local)
         TX_COUNT(tw, uac_transactions);
 
+    const char *target = b->duri ? b->duri : b->ruri;
+    if (fo) {
+        int frc = send_targets(b, fo->res, fo->proto, fo->start);
+        if (frc < 0) {
+            branch_remove_last(t);
+            return -6;
+        }
+        return 0;
+    }
     struct sb_uri u;
     struct sb_hop hop;
-    const char *target = b->duri ? b->duri : b->ruri;
     if (sb_uri_parse(sb_str_cstr(target), &u) < 0 || sb_uri_hop(&u, &hop) < 0) {
         SB_INFO("tm: cannot relay to \"%s\": not a usable SIP URI", target);
         branch_remove_last(t);
@@ -509,7 +613,7 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
         branch_remove_last(t);
         return -4;
     }
-    rc = send_targets(b, &res, hop.proto);
+    rc = send_targets(b, &res, hop.proto, 0);
     if (rc < 0) {
         SB_INFO("tm: cannot send branch %d to \"%s\" (%d)", b->idx, target, rc);
         branch_remove_last(t);
@@ -582,7 +686,10 @@ void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct
                 send_ack(b, reply);
             return;
         }
-        /* RFC3261-16.7 step 5: every 2xx of an INVITE goes upstream */
+        /* RFC3261-16.7 step 5: every 2xx of an INVITE goes upstream; RFC3261-13.2.2.4: a
+         * retransmitted 2xx of our own INVITE is ACKed again */
+        if (t->is_local)
+            send_ack_2xx(b, reply);
         relay_reply(t, reply, SB_STR_NULL);
         return;
     }
@@ -598,6 +705,8 @@ void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct
     }
     if (code < 300) {
         if (t->is_local) {
+            if (t->is_invite && code >= 200)
+                send_ack_2xx(b, reply);
             if (t->uac_cb) {
                 sb_tx_uac_cb cb = t->uac_cb;
                 t->uac_cb = NULL;
@@ -613,6 +722,8 @@ void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct
     struct sb_msg *kept = sb__fwd_msg_take();
     if (kept == reply)
         b->reply = kept;
+    if (code == 503 && failover(b))
+        return;
     if (code >= 600 && !sb_tx_conf.disable_6xx_block) {
         /* RFC3261-16.7 step 5: a 6xx ends the other branches */
         for (unsigned i = 0; i < t->n_br; i++)
@@ -620,6 +731,74 @@ void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct
                 sb__tx_branch_cancel(t->br[i]);
     }
     sb__tx_check_done(t);
+}
+
+/* ---- the ACK of a 2xx to a request we originated --------------------------------------------- */
+
+/* RFC3261-13.2.2.4: a new transaction: Request-URI from the Contact of the 2xx, Route from its
+ * Record-Route reversed, CSeq number of the INVITE. The destination is the first Route (or the
+ * Contact) when it resolves without waiting, else the hop the INVITE went to. */
+static void send_ack_2xx(struct tx_branch *b, struct sb_msg *reply)
+{
+    struct sb_msg *req = b->tx->req;
+    struct sb_hdr *ct = sb_msg_hdr_first(reply, SB_HDR_CONTACT);
+    struct sb_hdr *to = sb_msg_hdr_first(reply, SB_HDR_TO);
+    struct sb_hdr *from = sb_msg_hdr_first(req, SB_HDR_FROM);
+    struct sb_hdr *cid = sb_msg_hdr_first(req, SB_HDR_CALL_ID);
+    const struct sb_cseq *cs = sb_msg_cseq(req);
+    if (!to || !from || !cid || !cs)
+        return;
+    struct sb_nameaddr cna;
+    sb_str ruri = sb_str_cstr(b->ruri);
+    if (ct && sb_nameaddr_parse(sb_msg_hdr_value(reply, ct), &cna) == 0 && cna.uri_str.len)
+        ruri = cna.uri_str;
+    struct sb_hdr *rr[32];
+    unsigned n_rr = 0;
+    for (struct sb_hdr *h = sb_msg_hdr_first(reply, SB_HDR_RECORD_ROUTE); h && n_rr < 32;
+         h = sb_msg_hdr_next(reply, h))
+        rr[n_rr++] = h;
+    sb_str hop_uri = ruri;
+    struct sb_nameaddr rna;
+    if (n_rr && sb_nameaddr_parse(sb_msg_hdr_value(reply, rr[n_rr - 1]), &rna) == 0)
+        hop_uri = rna.uri_str;
+    struct sb_dest d = b->dest;
+    struct sb_uri u;
+    struct sb_hop hop;
+    struct sb_dns_result res;
+    if (sb_uri_parse(hop_uri, &u) == 0 && sb_uri_hop(&u, &hop) == 0 &&
+        sb_dns_resolve(hop.host, hop.port, hop.proto, hop.secure, &res, NULL, NULL) == 0 &&
+        !res.err && res.n) {
+        struct sb_dest nd = target_dest(b->tx, &res, 0, hop.proto);
+        if (nd.sock)
+            d = nd;
+    }
+    char branch[SB_BRANCH_LEN + 1];
+    unsigned wid = sb_worker_self ? sb_worker_self->id : 0;
+    if (!sb_branch_make(branch, sizeof(branch), wid, sb_worker_unique()))
+        return;
+    size_t cap = reply->len + req->len + 512;
+    struct sb_buf *out = sb_buf_new(cap);
+    if (!out)
+        return;
+    struct sb_wbuf w;
+    sb_wbuf_init(&w, out->data, cap);
+    sb_wbuf_printf(&w, "ACK " SB_STR_FMT " SIP/2.0\r\nVia: ", SB_STR_ARG(ruri));
+    if (sb_via_make(&w, d.sock, d.proto, sb_str_cstr(branch)) < 0)
+        w.err = SB_ENOSPC;
+    sb_wbuf_put(&w, "\r\n", 2);
+    for (unsigned i = n_rr; i-- > 0;) {
+        sb_wbuf_cstr(&w, "Route: ");
+        sb_wbuf_str(&w, sb_msg_hdr_value(reply, rr[i]));
+        sb_wbuf_put(&w, "\r\n", 2);
+    }
+    sb_wbuf_str(&w, sb_msg_span(req, from->field));
+    sb_wbuf_str(&w, sb_msg_span(reply, to->field));
+    sb_wbuf_str(&w, sb_msg_span(req, cid->field));
+    sb_wbuf_printf(&w, "CSeq: %u ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+                   (unsigned)cs->num);
+    if (!w.err)
+        sb__tx_send(&d, out->data, w.len);
+    sb_buf_unref(out);
 }
 
 /* ---- selection ----------------------------------------------------------------------------- */
@@ -758,6 +937,48 @@ static bool has_hdr(sb_str hdrs, const char *name)
     return false;
 }
 
+/* A transaction without a server side for the request in <buf> (parsed into a message it owns).
+ * Returns it, or NULL with *rc set. */
+static struct sb_tx *local_tx(struct sb_buf *buf, sb_tx_uac_cb cb, void *arg, int *rc)
+{
+    struct sb_msg *m = malloc(sizeof(*m));
+    if (!m) {
+        *rc = SB_ENOMEM;
+        return NULL;
+    }
+    sb_msg_init(m, NULL);
+    *rc = sb_msg_parse_buf(m, buf, 0);
+    if (*rc < 0)
+        SB_INFO("tm: a local request does not parse (%d): %.*s", *rc, (int)buf->len, buf->data);
+    struct sb_tx *t = *rc < 0 ? NULL : sb__tx_alloc();
+    if (!t) {
+        sb_msg_deinit(m);
+        free(m);
+        if (*rc >= 0)
+            *rc = SB_ENOMEM;
+        return NULL;
+    }
+    t->req = m;
+    t->is_local = true;
+    t->is_invite = m->method_id == SB_METHOD_INVITE;
+    t->rs.seq = sb_worker_unique();
+    t->uac_cb = cb;
+    t->uac_arg = arg;
+    sb__tx_arm_guard(t);
+    return t;
+}
+
+/* Send the local transaction <t> as one branch; on failure it ends without its callback. */
+static int local_send(struct sb_tx *t, sb_str ruri, sb_str duri)
+{
+    int rc = sb__tx_branch_start(t, ruri, duri, 0, NULL);
+    if (rc == 0)
+        return 0;
+    t->uac_cb = NULL;
+    sb__tx_finish(t, 0);
+    return rc < 0 ? rc : SB_EINVAL;
+}
+
 int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str headers,
                       sb_str body, sb_str next_hop, sb_tx_uac_cb cb, void *arg)
 {
@@ -789,37 +1010,69 @@ int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str
         return w.err;
     }
     buf->len = (uint32_t)w.len;
-    struct sb_msg *m = malloc(sizeof(*m));
-    if (!m) {
-        sb_buf_unref(buf);
-        return SB_ENOMEM;
-    }
-    sb_msg_init(m, NULL);
-    int rc = sb_msg_parse_buf(m, buf, 0);
+    int rc;
+    struct sb_tx *t = local_tx(buf, cb, arg, &rc);
     sb_buf_unref(buf);
-    if (rc < 0) {
-        sb_msg_deinit(m);
-        free(m);
+    if (!t)
         return rc;
+    /* local_route: may add or remove headers (lumps applied when each branch is built) or drop */
+    const struct sb_script *s = sb_worker_self ? sb_worker_self->script : sb_current_script();
+    int lr = s ? sb_script_route(s, SB_ROUTE_LOCAL, SB_STR_NULL) : -1;
+    if (lr >= 0) {
+        sb_res r = sb__tx_run_route(t, SB_ROUTE_LOCAL, lr, NULL);
+        if (r.ctl == SB_CTL_DROP) {
+            t->uac_cb = NULL;
+            sb__tx_finish(t, 0);
+            return SB_ENOENT;
+        }
     }
-    struct sb_tx *t = sb__tx_alloc();
-    if (!t) {
-        sb_msg_deinit(m);
-        free(m);
-        return SB_ENOMEM;
+    return local_send(t, ruri, next_hop);
+}
+
+static void replica_done(void *arg, int code, struct sb_msg *reply)
+{
+    (void)arg;
+    (void)reply;
+    SB_DEBUG("tm: replicated request ended with %d", code);
+}
+
+int sb__tx_replica_start(struct sb_msg *req, sb_str ruri, sb_str duri)
+{
+    /* a copy of the request as it stands (script edits applied): the replica's transaction
+     * owns it and lives on its own, its replies go nowhere */
+    struct sb_fwd_opts o = {.ruri = ruri};
+    struct sb_buf *out = NULL;
+    int rc = sb_msg_build_request(req, &o, &out);
+    if (rc < 0)
+        return rc;
+    struct sb_tx *t = local_tx(out, replica_done, NULL, &rc);
+    sb_buf_unref(out);
+    return t ? local_send(t, ruri, duri) : rc;
+}
+
+int sb_tx_uac_cancel(sb_str callid, uint32_t cseq)
+{
+    struct tx_worker *tw = sb__tx_worker();
+    int n = 0;
+    for (unsigned h = 0; h < TX_HASH_SIZE; h++) {
+        for (struct tx_branch *b = tw->uac[h]; b; b = b->hnext) {
+            struct sb_tx *t = b->tx;
+            if (!t->is_local || !t->is_invite || !t->req || b->state >= UAC_COMPLETED ||
+                b->cancel_sent || b->cancel_wanted)
+                continue;
+            struct sb_hdr *cid = sb_msg_hdr_first(t->req, SB_HDR_CALL_ID);
+            const struct sb_cseq *cs = sb_msg_cseq(t->req);
+            if (!cid || !cs || cs->num != cseq || !sb_str_eq(sb_msg_hdr_value(t->req, cid), callid))
+                continue;
+            t->cancelled = true;
+            sb__tx_branch_cancel(b);
+            n++;
+            if (b->state == UAC_TERMINATED) {
+                /* still resolving: ended with a local 487 */
+                sb__tx_check_done(t);
+                break; /* the chain may have changed */
+            }
+        }
     }
-    t->req = m;
-    t->is_local = true;
-    t->is_invite = m->method_id == SB_METHOD_INVITE;
-    t->rs.seq = sb_worker_unique();
-    t->uac_cb = cb;
-    t->uac_arg = arg;
-    sb__tx_arm_guard(t);
-    rc = sb__tx_branch_start(t, ruri, next_hop, 0, NULL);
-    if (rc != 0) {
-        t->uac_cb = NULL;
-        sb__tx_finish(t, 0);
-        return rc < 0 ? SB_EINVAL : SB_EINVAL;
-    }
-    return 0;
+    return n;
 }

@@ -3,12 +3,16 @@
  * (include/sb/tx.h), the $T_* variables, module parameters and tm: statistics. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sb/avp.h"
 #include "sb/log.h"
+#include "sb/mi.h"
 #include "sb/msg_build.h"
 #include "sb/mod-t.h"
 #include "sb/msg.h"
@@ -575,6 +579,282 @@ static const struct sb_stat_def stats[] = {
     {.name = NULL},
 };
 
+/* ---- MI ------------------------------------------------------------------------------------ */
+
+/* One t_uac_dlg: shared by the MI thread that waits and the worker callback that may come after
+ * the wait gave up; the last of the two frees it. */
+struct uac_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    bool done;
+    int code;
+    char *reason;  /* of the final reply, heap */
+    char *message; /* the whole final reply, heap */
+};
+
+static void uw_unref_unlock(struct uac_wait *u)
+{
+    bool last = --u->refs == 0;
+    pthread_mutex_unlock(&u->lock);
+    if (!last)
+        return;
+    pthread_mutex_destroy(&u->lock);
+    pthread_cond_destroy(&u->cond);
+    free(u->reason);
+    free(u->message);
+    free(u);
+}
+
+static char *strdup_span(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void uac_done(void *arg, int code, struct sb_msg *reply)
+{
+    struct uac_wait *u = arg;
+    pthread_mutex_lock(&u->lock);
+    u->code = code;
+    if (reply) {
+        sb_str r = sb_msg_span(reply, reply->reason);
+        u->reason = strdup_span(r.p ? r.p : "", r.len);
+        u->message = strdup_span(reply->buf, reply->len);
+    }
+    u->done = true;
+    pthread_cond_broadcast(&u->cond);
+    uw_unref_unlock(u);
+}
+
+/* What the MI thread hands to the worker. */
+struct uac_job {
+    struct uac_wait *u;
+    sb_str method, ruri, from, to, hdrs, body, next_hop;
+    int rc;
+    bool ran;
+};
+
+static void uac_on_worker(unsigned worker, void *arg)
+{
+    struct uac_job *j = arg;
+    if (worker != 0 || j->ran)
+        return;
+    j->ran = true;
+    pthread_mutex_lock(&j->u->lock);
+    j->u->refs++;
+    pthread_mutex_unlock(&j->u->lock);
+    j->rc = sb_tx_uac_request(j->method, j->ruri, j->from, j->to, j->hdrs, j->body, j->next_hop,
+                              uac_done, j->u);
+    if (j->rc < 0) {
+        pthread_mutex_lock(&j->u->lock);
+        uw_unref_unlock(j->u);
+    }
+}
+
+static sb_str opt_param(struct sb_mi_call *c, const char *name)
+{
+    const char *v = sb_mi_param_str(c, name);
+    /* "." stands for an absent value (OpenSIPS MI convention) */
+    if (!v || !*v || !strcmp(v, "."))
+        return SB_STR_NULL;
+    return sb_str_cstr(v);
+}
+
+/* Take the From and To lines out of <hdrs> (the transaction layer writes them itself) into
+ * *from / *to; the rest is copied to <rest>. */
+static size_t split_hdrs(sb_str hdrs, char *rest, sb_str *from, sb_str *to)
+{
+    size_t n = 0;
+    const char *p = hdrs.p, *end = hdrs.p + hdrs.len;
+    while (p && p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        const char *le = lf ? lf + 1 : end;
+        sb_str line = sb_str_trim((sb_str){p, (size_t)(le - p)});
+        long colon = sb_str_chr(line, ':');
+        sb_str name = colon > 0 ? sb_str_trim((sb_str){line.p, (size_t)colon}) : SB_STR_NULL;
+        sb_str val = colon > 0
+                         ? sb_str_trim((sb_str){line.p + colon + 1, line.len - (size_t)colon - 1})
+                         : SB_STR_NULL;
+        if (sb_str_caseeq_lit(name, "from") || sb_str_caseeq_lit(name, "f")) {
+            *from = val;
+        } else if (sb_str_caseeq_lit(name, "to") || sb_str_caseeq_lit(name, "t")) {
+            *to = val;
+        } else if (line.len) {
+            memcpy(rest + n, line.p, line.len);
+            n += line.len;
+            memcpy(rest + n, "\r\n", 2);
+            n += 2;
+        }
+        p = lf ? lf + 1 : NULL;
+    }
+    return n;
+}
+
+static json_t *mi_uac_dlg(struct sb_mi_call *c)
+{
+    const char *method = sb_mi_param_str(c, "method");
+    const char *ruri = sb_mi_param_str(c, "ruri");
+    if (!method || !*method || !ruri || !*ruri)
+        return sb_mi_error(c, SB_MI_INVALID_PARAMS, "method and ruri needed");
+    sb_str hdrs = opt_param(c, "headers");
+    /* MI clients may write "\n" alone between header lines */
+    char *rest = malloc(hdrs.len * 2 + 4);
+    if (!rest)
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "out of memory");
+    char from_def[] = "<sip:switchboard@localhost>";
+    sb_str from = SB_STR_NULL, to = SB_STR_NULL;
+    size_t rest_len = split_hdrs(hdrs, rest, &from, &to);
+    char to_def[1024];
+    if (!from.len)
+        from = sb_str_cstr(from_def);
+    if (!to.len) {
+        snprintf(to_def, sizeof(to_def), "<%s>", ruri);
+        to = sb_str_cstr(to_def);
+    }
+    struct uac_wait *u = calloc(1, sizeof(*u));
+    if (!u) {
+        free(rest);
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "out of memory");
+    }
+    pthread_mutex_init(&u->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&u->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    u->refs = 1;
+    struct uac_job j = {
+        .u = u,
+        .method = sb_str_cstr(method),
+        .ruri = sb_str_cstr(ruri),
+        .from = from,
+        .to = to,
+        .hdrs = {rest, rest_len},
+        .body = opt_param(c, "body"),
+        .next_hop = opt_param(c, "next_hop"),
+        .rc = SB_EAGAIN,
+    };
+    if (sb_mi_param_str(c, "socket") && opt_param(c, "socket").len)
+        SB_INFO("tm: t_uac_dlg: the socket parameter is not used; the socket follows the "
+                "destination");
+    int n = sb_mi_on_workers(uac_on_worker, &j, 2000);
+    free(rest);
+    if (n <= 0 || !j.ran || j.rc < 0) {
+        pthread_mutex_lock(&u->lock);
+        uw_unref_unlock(u);
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "cannot send the request (%d)", j.ran ? j.rc : n);
+    }
+    /* the transaction ends by itself (fr timers), a little later than this wait */
+    bool inv = !strcasecmp(method, "INVITE");
+    int wait_s = (inv ? sb_tx_conf.fr_inv_timeout : sb_tx_conf.fr_timeout) + 2;
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += wait_s;
+    pthread_mutex_lock(&u->lock);
+    while (!u->done)
+        if (pthread_cond_timedwait(&u->cond, &u->lock, &dl) != 0)
+            break;
+    json_t *res = NULL;
+    if (!u->done) {
+        uw_unref_unlock(u);
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "no final reply in %d s", wait_s);
+    }
+    char status[300];
+    snprintf(status, sizeof(status), "%d %s", u->code,
+             u->reason ? u->reason : (u->code == 408 ? "Request Timeout" : "Local Error"));
+    res = json_pack("{s:s}", "Status", status);
+    if (res && u->message)
+        json_object_set_new(res, "Message", json_string(u->message));
+    uw_unref_unlock(u);
+    return res ? res : sb_mi_error(c, SB_MI_SERVER_ERROR, "out of memory");
+}
+
+struct cancel_job {
+    sb_str callid;
+    uint32_t cseq;
+    int n;
+};
+
+static void cancel_on_worker(unsigned worker, void *arg)
+{
+    (void)worker;
+    struct cancel_job *j = arg;
+    j->n += sb_tx_uac_cancel(j->callid, j->cseq);
+}
+
+static json_t *mi_uac_cancel(struct sb_mi_call *c)
+{
+    const char *callid = sb_mi_param_str(c, "callid");
+    int64_t cseq;
+    if (!callid || !*callid || sb_mi_param_int(c, "cseq", &cseq) < 0 || cseq < 0 ||
+        cseq > UINT32_MAX)
+        return sb_mi_error(c, SB_MI_INVALID_PARAMS, "callid and cseq (a number) needed");
+    struct cancel_job j = {.callid = sb_str_cstr(callid), .cseq = (uint32_t)cseq};
+    if (sb_mi_on_workers(cancel_on_worker, &j, 2000) < 0)
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "workers did not answer");
+    if (!j.n)
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "no such transaction");
+    return json_string("OK");
+}
+
+struct hash_job {
+    unsigned count[256];
+    unsigned n;
+};
+
+static void hash_on_worker(unsigned worker, void *arg)
+{
+    struct hash_job *j = arg;
+    if (worker < SB_ARRAY_LEN(j->count)) {
+        j->count[worker] = sb_tx_count();
+        if (worker + 1 > j->n)
+            j->n = worker + 1;
+    }
+}
+
+static json_t *mi_hash(struct sb_mi_call *c)
+{
+    struct hash_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "out of memory");
+    if (sb_mi_on_workers(hash_on_worker, j, 2000) < 0) {
+        free(j);
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "workers did not answer");
+    }
+    /* transactions live in per-worker tables: one entry per worker */
+    json_t *arr = json_array();
+    unsigned total = 0;
+    for (unsigned i = 0; arr && i < j->n; i++) {
+        json_array_append_new(arr, json_pack("{s:I,s:I}", "worker", (json_int_t)i, "entries",
+                                             (json_int_t)j->count[i]));
+        total += j->count[i];
+    }
+    free(j);
+    json_t *res = arr ? json_pack("{s:o,s:I}", "workers", arr, "total", (json_int_t)total) : NULL;
+    return res ? res : sb_mi_error(c, SB_MI_SERVER_ERROR, "out of memory");
+}
+
+static const struct sb_mi_cmd mi_cmds[] = {
+    {.name = "t_uac_dlg",
+     .help = "send a request and return its final reply",
+     .recipes = {{mi_uac_dlg, {"method", "ruri", NULL}},
+                 {mi_uac_dlg, {"method", "ruri", "next_hop", NULL}},
+                 {mi_uac_dlg, {"method", "ruri", "next_hop", "socket", "headers", NULL}},
+                 {mi_uac_dlg, {"method", "ruri", "next_hop", "socket", "headers", "body", NULL}}}},
+    {.name = "t_uac_cancel",
+     .help = "cancel an INVITE sent with t_uac_dlg",
+     .recipes = {{mi_uac_cancel, {"callid", "cseq", NULL}}}},
+    {.name = "t_hash",
+     .help = "transactions in the table of each worker",
+     .recipes = {{mi_hash, {NULL}}}},
+    {.name = NULL},
+};
+
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 /* send_reply() of signaling: stateful when the request has a transaction. */
@@ -638,6 +918,7 @@ const struct sb_module sb_module_tm = {
     .fns = fns,
     .pvs = pvs,
     .stats = stats,
+    .mi = mi_cmds,
     .init = tm_init,
     .exit_worker = tm_exit_worker,
 };
