@@ -12,13 +12,7 @@
 #include "sb/script.h"
 #include "script/ast.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
+#include "fuzz_check.h"
 
 static void check_node(const struct sb_ast *n, const char *file)
 {

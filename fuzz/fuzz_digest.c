@@ -7,13 +7,7 @@
 #include "sb/base.h"
 #include "sb/hdr.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
+#include "fuzz_check.h"
 
 static sb_str g_in; /* the input of the current run, for inside() */
 
@@ -22,11 +16,6 @@ static bool inside(sb_str v)
     if (v.p == NULL)
         return v.len == 0;
     return v.p >= g_in.p && v.len <= g_in.len && (size_t)(v.p - g_in.p) <= g_in.len - v.len;
-}
-
-static bool same(sb_str a, sb_str b)
-{
-    return a.p == b.p && a.len == b.len;
 }
 
 static bool lws(char c)

@@ -9,15 +9,7 @@
 
 #include "sb/msg.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_frame: check failed, line %d: %s\n", __LINE__, #c);              \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 #define MAX_MSGS 4096
 

@@ -15,13 +15,7 @@
 #include "sb/log.h"
 #include "sb/mi.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
+#include "fuzz_check.h"
 
 #define MAX_INPUT 65536
 #define MAX_CMDS  64

@@ -11,15 +11,7 @@
 #include "sb/msg_build.h"
 #include "sb/uri.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_msg: check failed, line %d: %s\n", __LINE__, #c);                \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 static bool span_in(sb_span outer, sb_span inner)
 {
@@ -28,7 +20,7 @@ static bool span_in(sb_span outer, sb_span inner)
 }
 
 /* A view produced by a value parser borrows from the text it parsed (or is absent). */
-static void check_in(sb_str s, sb_str in)
+static void check_in_text(sb_str s, sb_str in)
 {
     if (s.p == NULL) {
         CHECK(s.len == 0);
@@ -195,7 +187,7 @@ static void check_uri(const struct sb_uri *u, sb_str in)
                           u->port,       u->params,     u->headers, u->opaque, u->transport,
                           u->user_param, u->method,     u->ttl,     u->maddr};
     for (size_t i = 0; i < SB_ARRAY_LEN(all); i++)
-        check_in(all[i], in);
+        check_in_text(all[i], in);
 }
 
 /* The parsed value of <h> borrows from its (unfolded) value. */
@@ -212,48 +204,48 @@ static void check_parsed(struct sb_msg *m, struct sb_hdr *h)
                               v->port,  v->params,     v->branch,    v->received,  v->rport,
                               v->maddr, v->ttl,        v->comment};
         for (size_t i = 0; i < SB_ARRAY_LEN(all); i++)
-            check_in(all[i], in);
+            check_in_text(all[i], in);
     } else if (info->parse == (sb_hdr_parse_fn)sb_nameaddr_parse) {
         const struct sb_nameaddr *na = p;
         const sb_str all[] = {na->raw, na->display, na->uri_str, na->params,
                               na->tag, na->expires, na->q};
         for (size_t i = 0; i < SB_ARRAY_LEN(all); i++)
-            check_in(all[i], in);
+            check_in_text(all[i], in);
         if (!na->is_star) {
             check_uri(&na->uri, in);
             CHECK(na->uri_str.len <= m->limits->max_uri);
         }
     } else if (info->parse == (sb_hdr_parse_fn)sb_cseq_parse) {
         const struct sb_cseq *c = p;
-        check_in(c->method, in);
+        check_in_text(c->method, in);
         CHECK(c->method.len > 0);
     } else if (info->parse == (sb_hdr_parse_fn)sb_callid_parse) {
         const sb_str *id = p;
-        check_in(*id, in);
+        check_in_text(*id, in);
         CHECK(id->len > 0);
     } else if (info->parse == (sb_hdr_parse_fn)sb_token_parse) {
-        check_in(((const struct sb_hdr_token *)p)->v, in);
+        check_in_text(((const struct sb_hdr_token *)p)->v, in);
     } else if (info->parse == (sb_hdr_parse_fn)sb_ctype_parse) {
         const struct sb_ctype *c = p;
-        check_in(c->type, in);
-        check_in(c->subtype, in);
-        check_in(c->params, in);
+        check_in_text(c->type, in);
+        check_in_text(c->subtype, in);
+        check_in_text(c->params, in);
     } else if (info->parse == (sb_hdr_parse_fn)sb_event_parse) {
         const struct sb_event *e = p;
-        check_in(e->package, in);
-        check_in(e->id, in);
-        check_in(e->params, in);
+        check_in_text(e->package, in);
+        check_in_text(e->id, in);
+        check_in_text(e->params, in);
     } else if (info->parse == (sb_hdr_parse_fn)sb_session_expires_parse) {
         const struct sb_session_expires *s = p;
-        check_in(s->refresher, in);
-        check_in(s->params, in);
+        check_in_text(s->refresher, in);
+        check_in_text(s->params, in);
     } else if (info->parse == (sb_hdr_parse_fn)sb_digest_parse) {
         const struct sb_digest *d = p;
         const sb_str all[] = {d->raw, d->scheme,   d->username,  d->realm,  d->nonce,
                               d->uri, d->response, d->algorithm, d->cnonce, d->opaque,
                               d->qop, d->nc,       d->domain,    d->params};
         for (size_t i = 0; i < SB_ARRAY_LEN(all); i++)
-            check_in(all[i], in);
+            check_in_text(all[i], in);
     }
 }
 

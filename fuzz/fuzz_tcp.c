@@ -21,15 +21,7 @@
 #include "sb/msg.h"
 #include "sb/worker.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_tcp: check failed, line %d: %s\n", __LINE__, #c);                \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 #define MAX_MSGS 1024
 

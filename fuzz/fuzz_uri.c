@@ -8,29 +8,9 @@
 #include "sb/base.h"
 #include "sb/uri.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
+#include "fuzz_check.h"
 
 #define MAX_INPUT 8192
-
-static void check_in(sb_str s, const char *base, size_t size)
-{
-    if (s.p == NULL) {
-        CHECK(s.len == 0);
-        return;
-    }
-    CHECK(s.p >= base && s.len <= size && (size_t)(s.p - base) <= size - s.len);
-}
-
-static bool same(sb_str a, sb_str b)
-{
-    return a.p == b.p && a.len == b.len;
-}
 
 static void all_views(const struct sb_uri *u, sb_str out[15])
 {

@@ -9,27 +9,7 @@
 #include "sb/hdr.h"
 #include "sb/uri.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
-
-static void check_in(sb_str s, const char *base, size_t size)
-{
-    if (s.p == NULL) {
-        CHECK(s.len == 0);
-        return;
-    }
-    CHECK(s.p >= base && s.len <= size && (size_t)(s.p - base) <= size - s.len);
-}
-
-static bool same(sb_str a, sb_str b)
-{
-    return a.p == b.p && a.len == b.len;
-}
+#include "fuzz_check.h"
 
 /* A well-known field must be what sb_param_find returns for <name>; an absent one, absent. */
 static void check_param(const struct sb_via *v, const char *name, sb_str field)

@@ -347,19 +347,6 @@ static void test_challenge_text(void **state)
 
 static char db_path[64];
 
-static struct {
-    struct sb_script *s;
-    struct sb_msg msg;
-    struct sb_route_state rs;
-    struct sb_peer peer;
-    struct sb_arena scratch;
-    struct sb_avps *avps;
-    struct sb_sctx ctx;
-    char req[4096];
-    char out[4096];
-    uint64_t seq;
-} F;
-
 static int db_group_setup(void **state)
 {
     (void)state;
@@ -403,44 +390,22 @@ static int db_group_teardown(void **state)
     return 0;
 }
 
+#include "fixture_script.h"
+
+static uint64_t seq; /* of the requests run, as a worker numbers them */
+
 static int setup(void **state)
 {
     nonce_setup(state);
-    memset(&F, 0, sizeof(F));
-    sb_msg_init(&F.msg, NULL);
-    sb_arena_init(&F.scratch, NULL, 0, 1 << 20);
-    F.avps = sb_avps_new();
-    F.peer = (struct sb_peer){.src_ip = SB_STR("10.1.2.3"), .src_port = 5060};
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sb_script_free(F.s);
-    sb_msg_deinit(&F.msg);
-    sb_arena_deinit(&F.scratch);
-    sb_avps_free(F.avps);
-    sb_pv_worker_exit();
-    return 0;
+    seq = 0;
+    return sfx_setup(state);
 }
 
 static void load(const char *modparams, const char *route)
 {
-    char text[4096];
-    snprintf(text, sizeof(text),
-             "loadmodule \"db_sqlite.so\"\nloadmodule \"auth.so\"\nloadmodule \"auth_db.so\"\n"
-             "modparam(\"auth_db\", \"db_url\", \"sqlite://%s\")\n%s\n%s",
-             db_path, modparams, route);
-    struct sb_diag d;
-    sb_diag_init(&d);
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &F.s);
-    if (rc != 0 || d.n_errors) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        fail_msg("script did not load");
-    }
-    sb_diag_free(&d);
+    sfx_loadf("loadmodule \"db_sqlite.so\"\nloadmodule \"auth.so\"\nloadmodule \"auth_db.so\"\n"
+              "modparam(\"auth_db\", \"db_url\", \"sqlite://%s\")\n%s\n%s",
+              db_path, modparams, route);
     assert_int_equal(sb_module_auth_db.init(), 0);
 }
 
@@ -464,39 +429,15 @@ static void run(const char *cred_line)
              "Contact: <sip:alice@10.1.2.3>\r\n"
              "Content-Length: 0\r\n\r\n",
              cred_line);
-    sb_msg_reset(&F.msg);
-    assert_int_equal(sb_msg_parse(&F.msg, F.req, strlen(F.req), 0), 0);
+    sfx_parse(F.req);
     memset(&F.rs, 0, sizeof(F.rs));
-    F.rs.seq = ++F.seq;
-    sb_arena_reset(&F.scratch);
-    F.ctx = (struct sb_sctx){.msg = &F.msg,
-                             .peer = &F.peer,
-                             .script = F.s,
-                             .rs = &F.rs,
-                             .avps = F.avps,
-                             .scratch = &F.scratch};
-    sb_script_run(&F.ctx, SB_ROUTE_REQUEST, sb_script_route(F.s, SB_ROUTE_REQUEST, SB_STR("")));
-}
-
-static struct sb_val var(const char *name)
-{
-    struct sb_arena a;
-    sb_arena_init(&a, NULL, 0, 0);
-    struct sb_pv pv;
-    struct sb_fixup fx = {0};
-    assert_true(sb_pv_parse(sb_str_cstr(name), &pv, &a, &fx) > 0);
-    struct sb_val v;
-    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
-    sb_arena_deinit(&a);
-    return v;
+    F.rs.seq = ++seq;
+    sfx_run_route(SB_ROUTE_REQUEST, "");
 }
 
 static int32_t rc_var(void)
 {
-    struct sb_val v = var("$var(rc)");
-    if (v.type != SB_VAL_INT)
-        fail_msg("$var(rc) is not an integer");
-    return v.i;
+    return sfx_int("$var(rc)");
 }
 
 struct cred {
@@ -679,23 +620,20 @@ static void test_proxy_consume_load(void **state)
         .hdr = "Proxy-Authorization", .user = "alice", .realm = "example.com", .pw = "secret1"};
     /* the empty realm is taken from To of a REGISTER: example.com */
     assert_int_equal(try_cred(&ok), SB_AUTH_AUTHORIZED);
-    assert_int_equal(var("$var(crc)").i, 1);
-    struct sb_val v = var("$avp(caller_id)");
+    assert_int_equal(sfx_get("$var(crc)").i, 1);
+    struct sb_val v = sfx_get("$avp(caller_id)");
     assert_int_equal(v.type, SB_VAL_STR);
     assert_int_equal(v.s.len, strlen("sip:+15551234@example.com"));
     assert_memory_equal(v.s.p, "sip:+15551234@example.com", v.s.len);
     /* the credentials are gone from what is sent on */
-    size_t n;
-    assert_int_equal(sb_msg_lumps_apply(&F.msg, F.out, sizeof(F.out) - 1, &n), 0);
-    F.out[n] = '\0';
+    sfx_output();
     assert_null(strstr(F.out, "Proxy-Authorization"));
     assert_non_null(strstr(F.out, "CSeq: 2 REGISTER\r\nContact: <sip:alice@10.1.2.3>\r\n"));
     /* a failed authorization leaves nothing to consume */
     ok.pw = "x";
     assert_int_equal(try_cred(&ok), SB_AUTH_INVALID_PASSWORD);
-    assert_int_equal(var("$var(crc)").i, SB_AUTH_INVALID_PASSWORD);
-    assert_int_equal(sb_msg_lumps_apply(&F.msg, F.out, sizeof(F.out) - 1, &n), 0);
-    F.out[n] = '\0';
+    assert_int_equal(sfx_get("$var(crc)").i, SB_AUTH_INVALID_PASSWORD);
+    sfx_output();
     assert_non_null(strstr(F.out, "Proxy-Authorization: Digest"));
 }
 
@@ -713,14 +651,14 @@ static void test_pvs(void **state)
         {"$ar", "example.com"},
     };
     for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
-        struct sb_val v = var(cases[i].pv);
+        struct sb_val v = sfx_get(cases[i].pv);
         if (v.type != SB_VAL_STR || v.s.len != strlen(cases[i].want) ||
             memcmp(v.s.p, cases[i].want, v.s.len) != 0)
             fail_msg("%s: got '%.*s'", cases[i].pv, v.type == SB_VAL_STR ? (int)v.s.len : 4,
                      v.type == SB_VAL_STR ? v.s.p : "null");
     }
-    assert_int_equal(var("$auth.resp").s.len, 32);
-    assert_int_equal(var("$auth.opaque").type, SB_VAL_NULL);
+    assert_int_equal(sfx_get("$auth.resp").s.len, 32);
+    assert_int_equal(sfx_get("$auth.opaque").type, SB_VAL_NULL);
 }
 
 static void test_bad_args(void **state)
@@ -751,11 +689,11 @@ int main(void)
         cmocka_unit_test(test_bad_args),
     };
     const struct CMUnitTest db[] = {
-        cmocka_unit_test_setup_teardown(test_authorize_plaintext, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_authorize_stale_and_tampered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_authorize_ha1_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_proxy_consume_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pvs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_authorize_plaintext, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_authorize_stale_and_tampered, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_authorize_ha1_columns, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_consume_load, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_pvs, setup, sfx_teardown),
     };
     int rc = cmocka_run_group_tests_name("auth", pure, NULL, NULL);
     rc += cmocka_run_group_tests_name("auth_db", db, db_group_setup, db_group_teardown);

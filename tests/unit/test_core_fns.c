@@ -34,172 +34,13 @@ size_t sb__vars_heap_bytes(void);
     "CSeq: 314159 INVITE\r\n"                                                                      \
     "Content-Length: 0\r\n\r\n"
 
-/* ---- fixture: a parsed request, a script run over it, its output bytes --------------------- */
-
-struct fx {
-    struct sb_script *s;
-    struct sb_msg msg;
-    struct sb_route_state rs;
-    struct sb_peer peer;
-    struct sb_arena scratch;
-    struct sb_avps *avps;
-    struct sb_sctx ctx;
-    struct sb_arena pv_arena;
-};
-
-static struct fx F;
-static const char *msg_text; /* what every run parses afresh */
-
-static void parse_msg(const char *text)
-{
-    msg_text = text;
-    sb_msg_deinit(&F.msg);
-    sb_msg_init(&F.msg, NULL);
-    assert_int_equal(sb_msg_parse(&F.msg, text, strlen(text), 0), 0);
-}
+#include "fixture_script.h"
 
 static int setup(void **state)
 {
-    (void)state;
-    memset(&F, 0, sizeof(F));
-    msg_text = MSG_TEXT;
-    sb_msg_init(&F.msg, NULL);
-    assert_int_equal(sb_msg_parse(&F.msg, MSG_TEXT, strlen(MSG_TEXT), 0), 0);
-    F.peer = (struct sb_peer){.src_ip = SB_STR("10.1.2.3"), .src_port = 5060};
-    sb_arena_init(&F.scratch, NULL, 0, 1 << 20);
-    sb_arena_init(&F.pv_arena, NULL, 0, 0);
-    F.avps = sb_avps_new();
-    assert_non_null(F.avps);
+    sfx_setup(state);
+    sfx_use_msg(MSG_TEXT);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sb_script_free(F.s);
-    sb_msg_deinit(&F.msg);
-    sb_arena_deinit(&F.scratch);
-    sb_arena_deinit(&F.pv_arena);
-    sb_avps_free(F.avps);
-    sb_pv_worker_exit();
-    return 0;
-}
-
-static void load(const char *text)
-{
-    struct sb_diag d;
-    sb_diag_init(&d);
-    struct sb_script *s = NULL;
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &s);
-    if (rc != 0 || d.n_errors) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        fail_msg("script did not load (%d)", rc);
-    }
-    sb_diag_free(&d);
-    sb_script_free(F.s);
-    F.s = s;
-}
-
-/* Loading <text> must fail with a first diagnostic containing <want>. */
-static void load_fails(const char *text, const char *want)
-{
-    struct sb_diag d;
-    sb_diag_init(&d);
-    struct sb_script *s = NULL;
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &s);
-    const char *got = d.head ? d.head->msg : "";
-    if (rc >= 0 || s || !strstr(got, want)) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        sb_script_free(s);
-        fail_msg("expected a diagnostic with \"%s\", got \"%s\" (rc %d)", want, got, rc);
-    }
-    sb_diag_free(&d);
-}
-
-static sb_res run_type(uint32_t type, const char *name)
-{
-    int idx = sb_script_route(F.s, type, sb_str_cstr(name));
-    assert_true(idx >= 0);
-    sb_arena_reset(&F.scratch);
-    F.ctx = (struct sb_sctx){.msg = &F.msg,
-                             .peer = &F.peer,
-                             .script = F.s,
-                             .rs = &F.rs,
-                             .avps = F.avps,
-                             .scratch = &F.scratch,
-                             .route_type = type};
-    return sb_script_run(&F.ctx, type, idx);
-}
-
-/* Load <text> and run its request route over the message parsed afresh (no earlier edits) and a
- * fresh routing state. */
-static sb_res run(const char *text)
-{
-    load(text);
-    parse_msg(msg_text);
-    memset(&F.rs, 0, sizeof(F.rs));
-    return run_type(SB_ROUTE_REQUEST, "");
-}
-
-static struct sb_val get(const char *pv_text)
-{
-    struct sb_pv pv;
-    struct sb_fixup fx = {0};
-    int n = sb_pv_parse(sb_str_cstr(pv_text), &pv, &F.pv_arena, &fx);
-    assert_int_equal(n, (int)strlen(pv_text));
-    struct sb_val v;
-    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
-    return v;
-}
-
-static void want_int(const char *pv, int32_t want)
-{
-    struct sb_val v = get(pv);
-    if (v.type != SB_VAL_INT || v.i != want)
-        fail_msg("%s: expected int %d, got type %d int %d str \"%.*s\"", pv, (int)want, v.type,
-                 (int)v.i, SB_STR_ARG(v.s));
-}
-
-static void want_str(const char *pv, const char *want)
-{
-    struct sb_val v = get(pv);
-    if (v.type != SB_VAL_STR || !sb_str_eq(v.s, sb_str_cstr(want)))
-        fail_msg("%s: expected \"%s\", got type %d int %d str \"%.*s\"", pv, want, v.type, (int)v.i,
-                 SB_STR_ARG(v.s));
-}
-
-static void want_null(const char *pv)
-{
-    struct sb_val v = get(pv);
-    if (v.type != SB_VAL_NULL)
-        fail_msg("%s: expected NULL, got type %d str \"%.*s\"", pv, v.type, SB_STR_ARG(v.s));
-}
-
-/* The message with every recorded edit applied must be exactly <want>. */
-static void want_msg(const char *want)
-{
-    size_t cap = sb_msg_lumps_len(&F.msg) + 1, len = 0;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    int rc = sb_msg_lumps_apply(&F.msg, out, cap, &len);
-    if (rc != 0) {
-        free(out);
-        fail_msg("applying the edits failed: %d", rc);
-    }
-    if (len != strlen(want) || memcmp(out, want, len) != 0) {
-        fprintf(stderr, "---- got:\n%.*s\n---- expected:\n%s\n----\n", (int)len, out, want);
-        free(out);
-        fail_msg("message differs");
-    }
-    free(out);
-}
-
-static __attribute__((unused)) void want_res(sb_res r, int32_t code)
-{
-    if (r.code != code || r.ctl > SB_CTL_EXIT)
-        fail_msg("result {%d, ctl %d}, expected {%d}", (int)r.code, r.ctl, (int)code);
 }
 
 /* ---- Request-URI ---------------------------------------------------------------------------- */
@@ -209,7 +50,7 @@ static void ruri_case(const char *call, int32_t rc, const char *ru)
 {
     char text[512];
     snprintf(text, sizeof(text), "route {\n  %s\n  $var(rc) = $rc;\n}\n", call);
-    run(text);
+    sfx_run_script(text);
     want_int("$var(rc)", rc);
     want_str("$ru", ru);
 }
@@ -249,9 +90,9 @@ static void test_ruri_edits(void **state)
 static void test_ruri_tel(void **state)
 {
     (void)state;
-    parse_msg("INVITE tel:+1-201-555-0123;phone-context=example.com SIP/2.0\r\n"
-              "Via: SIP/2.0/UDP 10.1.2.3;branch=z9hG4bK1\r\nCall-ID: t1\r\nCSeq: 1 INVITE\r\n"
-              "From: <sip:a@b>;tag=1\r\nTo: <tel:+12015550123>\r\nContent-Length: 0\r\n\r\n");
+    sfx_use_msg("INVITE tel:+1-201-555-0123;phone-context=example.com SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 10.1.2.3;branch=z9hG4bK1\r\nCall-ID: t1\r\nCSeq: 1 INVITE\r\n"
+                "From: <sip:a@b>;tag=1\r\nTo: <tel:+12015550123>\r\nContent-Length: 0\r\n\r\n");
     ruri_case("strip(3);", 1, "tel:201-555-0123;phone-context=example.com");
     ruri_case("sethost(\"x.example\");", -1, "tel:+1-201-555-0123;phone-context=example.com");
 }
@@ -259,15 +100,15 @@ static void test_ruri_tel(void **state)
 static void test_dsturi(void **state)
 {
     (void)state;
-    run("route {\n"
-        "  if (isdsturiset()) $var(a) = 1; else $var(a) = -1;\n"
-        "  setdsturi(\"sip:proxy.example:5080;transport=tcp\");\n"
-        "  if (isdsturiset()) $var(b) = 1; else $var(b) = -1;\n"
-        "  $var(du) = $du;\n"
-        "  setdsturi(\"::bad\"); $var(bad) = $rc;\n"
-        "  resetdsturi();\n"
-        "  if (isdsturiset()) $var(c) = 1; else $var(c) = -1;\n"
-        "}\n");
+    sfx_run_script("route {\n"
+                   "  if (isdsturiset()) $var(a) = 1; else $var(a) = -1;\n"
+                   "  setdsturi(\"sip:proxy.example:5080;transport=tcp\");\n"
+                   "  if (isdsturiset()) $var(b) = 1; else $var(b) = -1;\n"
+                   "  $var(du) = $du;\n"
+                   "  setdsturi(\"::bad\"); $var(bad) = $rc;\n"
+                   "  resetdsturi();\n"
+                   "  if (isdsturiset()) $var(c) = 1; else $var(c) = -1;\n"
+                   "}\n");
     want_int("$var(a)", -1);
     want_int("$var(b)", 1);
     want_str("$var(du)", "sip:proxy.example:5080;transport=tcp");
@@ -279,15 +120,15 @@ static void test_dsturi(void **state)
 static void test_append_branch(void **state)
 {
     (void)state;
-    run("route {\n"
-        "  setdsturi(\"sip:out.example\");\n"
-        "  setbflag(3);\n"
-        "  append_branch();\n"
-        "  append_branch(\"sip:carol@c.example\", \"0.5\");\n"
-        "  append_msg_branch(\"sip:dave@d.example\", 1);\n"
-        "  append_branch(\"junk\"); $var(junk) = $rc;\n"
-        "  append_branch(\"sip:e@e.example\", \"1.5\"); $var(badq) = $rc;\n"
-        "}\n");
+    sfx_run_script("route {\n"
+                   "  setdsturi(\"sip:out.example\");\n"
+                   "  setbflag(3);\n"
+                   "  append_branch();\n"
+                   "  append_branch(\"sip:carol@c.example\", \"0.5\");\n"
+                   "  append_msg_branch(\"sip:dave@d.example\", 1);\n"
+                   "  append_branch(\"junk\"); $var(junk) = $rc;\n"
+                   "  append_branch(\"sip:e@e.example\", \"1.5\"); $var(badq) = $rc;\n"
+                   "}\n");
     want_int("$var(junk)", -1);
     want_int("$var(badq)", -1);
     assert_int_equal(F.rs.n_branches, 3);
@@ -307,11 +148,11 @@ static void test_append_branch(void **state)
 static void test_append_branch_full(void **state)
 {
     (void)state;
-    run("route {\n"
-        "  $var(i) = 0;\n"
-        "  while ($var(i) < 20) { append_branch(\"sip:x@y.example\"); $var(i) += 1; }\n"
-        "  append_branch(\"sip:x@y.example\"); $var(last) = $rc;\n"
-        "}\n");
+    sfx_run_script("route {\n"
+                   "  $var(i) = 0;\n"
+                   "  while ($var(i) < 20) { append_branch(\"sip:x@y.example\"); $var(i) += 1; }\n"
+                   "  append_branch(\"sip:x@y.example\"); $var(last) = $rc;\n"
+                   "}\n");
     assert_int_equal(F.rs.n_branches, SB_MAX_BRANCHES - 1);
     want_int("$var(last)", -1);
 }
@@ -321,18 +162,18 @@ static void test_append_branch_full(void **state)
 static void test_flags(void **state)
 {
     (void)state;
-    run("route {\n"
-        "  setflag(5); setflag(NAT); setflag(\"ACC\");\n"
-        "  if (isflagset(5)) $var(a) = 1; else $var(a) = -1;\n"
-        "  if (isflagset(\"NAT\")) $var(b) = 1; else $var(b) = -1;\n"
-        "  if (isflagset(6)) $var(c) = 1; else $var(c) = -1;\n"
-        "  resetflag(NAT);\n"
-        "  if (isflagset(NAT)) $var(d) = 1; else $var(d) = -1;\n"
-        "  $var(f) = \"ACC\";\n"
-        "  if (isflagset($var(f))) $var(e) = 1; else $var(e) = -1;\n"
-        "  $var(g) = \"NEVER_NAMED\";\n"
-        "  if (isflagset($var(g))) $var(h) = 1; else $var(h) = -1;\n"
-        "}\n");
+    sfx_run_script("route {\n"
+                   "  setflag(5); setflag(NAT); setflag(\"ACC\");\n"
+                   "  if (isflagset(5)) $var(a) = 1; else $var(a) = -1;\n"
+                   "  if (isflagset(\"NAT\")) $var(b) = 1; else $var(b) = -1;\n"
+                   "  if (isflagset(6)) $var(c) = 1; else $var(c) = -1;\n"
+                   "  resetflag(NAT);\n"
+                   "  if (isflagset(NAT)) $var(d) = 1; else $var(d) = -1;\n"
+                   "  $var(f) = \"ACC\";\n"
+                   "  if (isflagset($var(f))) $var(e) = 1; else $var(e) = -1;\n"
+                   "  $var(g) = \"NEVER_NAMED\";\n"
+                   "  if (isflagset($var(g))) $var(h) = 1; else $var(h) = -1;\n"
+                   "}\n");
     want_int("$var(a)", 1);
     want_int("$var(b)", 1);
     want_int("$var(c)", -1);
@@ -344,7 +185,7 @@ static void test_flags(void **state)
     assert_true(nat >= 0 && nat < 32 && acc >= 0 && acc < 32 && nat != acc && nat != 5);
     assert_int_equal(F.rs.flags, (1u << 5) | (1u << acc));
     /* the same name keeps its bit in the next script; branch flags are another namespace */
-    run("route { setflag(NAT); }\n");
+    sfx_run_script("route { setflag(NAT); }\n");
     assert_int_equal(F.rs.flags, 1u << nat);
     assert_int_equal(sb__flag_bit(SB__FLAG_BRANCH, SB_STR("NAT"), false), SB_ENOENT);
 }
@@ -352,18 +193,18 @@ static void test_flags(void **state)
 static void test_bflags(void **state)
 {
     (void)state;
-    run("route {\n"
-        "  setbflag(NATED);\n"
-        "  append_branch(\"sip:a@a.example\");\n"
-        "  setbflag(1, 7);\n"
-        "  setbflag(1, NATED);\n"
-        "  if (isbflagset(1, 7)) $var(a) = 1; else $var(a) = -1;\n"
-        "  if (isbflagset(7)) $var(b) = 1; else $var(b) = -1;\n"
-        "  resetbflag(1, 7);\n"
-        "  if (isbflagset(1, 7)) $var(c) = 1; else $var(c) = -1;\n"
-        "  if (isbflagset(5, 7)) $var(d) = 1; else $var(d) = -1;\n"
-        "  setbflag(5, 7); $var(e) = $rc;\n"
-        "}\n");
+    sfx_run_script("route {\n"
+                   "  setbflag(NATED);\n"
+                   "  append_branch(\"sip:a@a.example\");\n"
+                   "  setbflag(1, 7);\n"
+                   "  setbflag(1, NATED);\n"
+                   "  if (isbflagset(1, 7)) $var(a) = 1; else $var(a) = -1;\n"
+                   "  if (isbflagset(7)) $var(b) = 1; else $var(b) = -1;\n"
+                   "  resetbflag(1, 7);\n"
+                   "  if (isbflagset(1, 7)) $var(c) = 1; else $var(c) = -1;\n"
+                   "  if (isbflagset(5, 7)) $var(d) = 1; else $var(d) = -1;\n"
+                   "  setbflag(5, 7); $var(e) = $rc;\n"
+                   "}\n");
     int nated = sb__flag_bit(SB__FLAG_BRANCH, SB_STR("NATED"), false);
     assert_true(nated >= 0);
     want_int("$var(a)", 1);
@@ -379,19 +220,21 @@ static void test_bflags(void **state)
 static void test_flag_errors(void **state)
 {
     (void)state;
-    load_fails("route { setflag(32); }\n", "argument 1 of 'setflag': a flag number must be 0..31");
-    load_fails("route { isflagset(\"\"); }\n", "argument 1 of 'isflagset': empty flag name");
-    load_fails("route { setflag(); }\n", "function 'setflag' needs 1 argument, got 0");
-    load_fails("route { setbflag(1, 2, 3); }\n", "function 'setbflag' takes at most 2 arguments");
-    load_fails("startup_route { setflag(1); }\n", "setflag");
+    sfx_load_fails("route { setflag(32); }\n",
+                   "argument 1 of 'setflag': a flag number must be 0..31");
+    sfx_load_fails("route { isflagset(\"\"); }\n", "argument 1 of 'isflagset': empty flag name");
+    sfx_load_fails("route { setflag(); }\n", "function 'setflag' needs 1 argument, got 0");
+    sfx_load_fails("route { setbflag(1, 2, 3); }\n",
+                   "function 'setbflag' takes at most 2 arguments");
+    sfx_load_fails("startup_route { setflag(1); }\n", "setflag");
 }
 
 static void test_force_rport(void **state)
 {
     (void)state;
-    run("route { force_rport(); }\n");
+    sfx_run_script("route { force_rport(); }\n");
     assert_true(F.rs.force_rport);
-    load_fails("onreply_route { force_rport(); }\n", "force_rport");
+    sfx_load_fails("onreply_route { force_rport(); }\n", "force_rport");
 }
 
 /* ---- sockets and "myself" ----------------------------------------------------------------- */
@@ -412,14 +255,14 @@ static void test_myself_and_socket(void **state)
         sb_arena_deinit(&a);
         skip();
     }
-    run("route {\n"
-        "  if (is_myself(\"sip:bob@127.0.0.1:5099\")) $var(a) = 1; else $var(a) = -1;\n"
-        "  if (is_myself(\"127.0.0.1:5099\")) $var(b) = 1; else $var(b) = -1;\n"
-        "  if (is_myself(\"sip:bob@192.0.2.55\")) $var(c) = 1; else $var(c) = -1;\n"
-        "  if (is_myself(\"$rd\")) $var(d) = 1; else $var(d) = -1;\n"
-        "  force_send_socket(\"udp:127.0.0.1:5098\"); $var(e) = $rc;\n"
-        "  force_send_socket(\"udp:127.0.0.1:5099\"); $var(f) = $rc;\n"
-        "}\n");
+    sfx_run_script("route {\n"
+                   "  if (is_myself(\"sip:bob@127.0.0.1:5099\")) $var(a) = 1; else $var(a) = -1;\n"
+                   "  if (is_myself(\"127.0.0.1:5099\")) $var(b) = 1; else $var(b) = -1;\n"
+                   "  if (is_myself(\"sip:bob@192.0.2.55\")) $var(c) = 1; else $var(c) = -1;\n"
+                   "  if (is_myself(\"$rd\")) $var(d) = 1; else $var(d) = -1;\n"
+                   "  force_send_socket(\"udp:127.0.0.1:5098\"); $var(e) = $rc;\n"
+                   "  force_send_socket(\"udp:127.0.0.1:5099\"); $var(f) = $rc;\n"
+                   "}\n");
     want_int("$var(a)", 1);
     want_int("$var(b)", 1);
     want_int("$var(c)", -1);
@@ -429,10 +272,10 @@ static void test_myself_and_socket(void **state)
     assert_ptr_equal(F.rs.send_sock, sb_tp_socket(0));
     sb_tp_destroy();
     sb_arena_deinit(&a);
-    load_fails("route { force_send_socket(\"udp:\"); }\n",
-               "argument 1 of 'force_send_socket': expected [proto:]address[:port]");
-    load_fails("onreply_route { forward(); }\n", "forward");
-    load_fails("route { send(); }\n", "function 'send' needs 1 argument, got 0");
+    sfx_load_fails("route { force_send_socket(\"udp:\"); }\n",
+                   "argument 1 of 'force_send_socket': expected [proto:]address[:port]");
+    sfx_load_fails("onreply_route { forward(); }\n", "forward");
+    sfx_load_fails("route { send(); }\n", "function 'send' needs 1 argument, got 0");
 }
 
 /* ---- logging ------------------------------------------------------------------------------- */
@@ -447,7 +290,7 @@ static const char *logged(const char *script)
     int saved = dup(2);
     assert_true(saved >= 0);
     assert_true(dup2(fileno(tmp), 2) >= 0);
-    run(script);
+    sfx_run_script(script);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -497,11 +340,13 @@ static void test_log(void **state)
 static void test_unknown_function_hint(void **state)
 {
     (void)state;
-    load_fails("route { if (is_method(\"INVITE\")) exit; }\n",
-               "unknown function 'is_method' \xe2\x80\x94 is loadmodule \"sipmsgops.so\" missing?");
-    load_fails("route { subst_uri(\"/a/b/\"); }\n",
-               "unknown function 'subst_uri' \xe2\x80\x94 is loadmodule \"textops.so\" missing?");
-    load_fails("route { no_such_fn(); }\n", "unknown function 'no_such_fn'");
+    sfx_load_fails(
+        "route { if (is_method(\"INVITE\")) exit; }\n",
+        "unknown function 'is_method' \xe2\x80\x94 is loadmodule \"sipmsgops.so\" missing?");
+    sfx_load_fails(
+        "route { subst_uri(\"/a/b/\"); }\n",
+        "unknown function 'subst_uri' \xe2\x80\x94 is loadmodule \"textops.so\" missing?");
+    sfx_load_fails("route { no_such_fn(); }\n", "unknown function 'no_such_fn'");
 }
 
 /* Diagnostics keep their file names after the script that named them is gone. */
@@ -532,18 +377,19 @@ static void test_diag_file_copy(void **state)
 static void test_var_reuse(void **state)
 {
     (void)state;
-    run("route {\n"
-        "  $var(s) = \"a fairly long value number one\";\n"
-        "  $var(s) = \"short\";\n"
-        "  $var(s) = 42;\n"
-        "  $var(s) = \"another string of similar size\";\n"
-        "  $var(t) = \"abcdef\";\n"
-        "  $var(t) = $(var(t){s.substr,2,3});\n"
-        "}\n");
+    sfx_run_script("route {\n"
+                   "  $var(s) = \"a fairly long value number one\";\n"
+                   "  $var(s) = \"short\";\n"
+                   "  $var(s) = 42;\n"
+                   "  $var(s) = \"another string of similar size\";\n"
+                   "  $var(t) = \"abcdef\";\n"
+                   "  $var(t) = $(var(t){s.substr,2,3});\n"
+                   "}\n");
     want_str("$var(s)", "another string of similar size");
     want_str("$var(t)", "cde");
     size_t before = sb__vars_heap_bytes();
-    run("route { $var(s) = \"x\"; $var(s) = \"a fairly long value number two\"; $var(t) = 1; }\n");
+    sfx_run_script(
+        "route { $var(s) = \"x\"; $var(s) = \"a fairly long value number two\"; $var(t) = 1; }\n");
     want_str("$var(s)", "a fairly long value number two");
     want_int("$var(t)", 1);
     assert_int_equal(sb__vars_heap_bytes(), before);
@@ -552,21 +398,21 @@ static void test_var_reuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ruri_edits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ruri_tel, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dsturi, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_append_branch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_append_branch_full, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bflags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flag_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_force_rport, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_myself_and_socket, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_xlog, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_function_hint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_diag_file_copy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_var_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ruri_edits, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_ruri_tel, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_dsturi, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_append_branch, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_append_branch_full, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_flags, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_bflags, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_flag_errors, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_force_rport, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_myself_and_socket, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_xlog, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_log, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_function_hint, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_diag_file_copy, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_var_reuse, setup, sfx_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sb_script_worker_exit();

@@ -26,91 +26,16 @@
     "CSeq: 314159 OPTIONS\r\n"                                                                     \
     "Content-Length: 0\r\n\r\n"
 
-static struct {
-    struct sb_script *s;
-    struct sb_msg msg;
-    struct sb_route_state rs;
-    struct sb_peer peer;
-    struct sb_arena scratch;
-    struct sb_avps *avps;
-    struct sb_sctx ctx;
-    char out[2048];
-} F;
-
-static int setup(void **state)
-{
-    (void)state;
-    memset(&F, 0, sizeof(F));
-    sb_msg_init(&F.msg, NULL);
-    sb_arena_init(&F.scratch, NULL, 0, 1 << 20);
-    F.avps = sb_avps_new();
-    F.peer = (struct sb_peer){.src_ip = SB_STR("10.1.2.3"), .src_port = 5060};
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sb_script_free(F.s);
-    sb_msg_deinit(&F.msg);
-    sb_arena_deinit(&F.scratch);
-    sb_avps_free(F.avps);
-    sb_pv_worker_exit();
-    return 0;
-}
+#include "fixture_script.h"
 
 static void load(const char *routes)
 {
-    char text[4096];
-    snprintf(text, sizeof(text), "loadmodule \"maxfwd.so\"\n%s", routes);
-    struct sb_diag d;
-    sb_diag_init(&d);
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &F.s);
-    if (rc != 0 || d.n_errors) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        fail_msg("script did not load");
-    }
-    sb_diag_free(&d);
+    sfx_loadf("loadmodule \"maxfwd.so\"\n%s", routes);
 }
 
-/* Run the main request route over <msg>; returns $rc of the last statement through $var(rc). */
 static void run(const char *msg)
 {
-    sb_msg_reset(&F.msg);
-    assert_int_equal(sb_msg_parse(&F.msg, msg, strlen(msg), 0), 0);
-    memset(&F.rs, 0, sizeof(F.rs));
-    sb_arena_reset(&F.scratch);
-    F.ctx = (struct sb_sctx){.msg = &F.msg,
-                             .peer = &F.peer,
-                             .script = F.s,
-                             .rs = &F.rs,
-                             .avps = F.avps,
-                             .scratch = &F.scratch};
-    sb_script_run(&F.ctx, SB_ROUTE_REQUEST, sb_script_route(F.s, SB_ROUTE_REQUEST, SB_STR("")));
-}
-
-static int32_t var_int(const char *name)
-{
-    struct sb_arena a;
-    sb_arena_init(&a, NULL, 0, 0);
-    struct sb_pv pv;
-    struct sb_fixup fx = {0};
-    assert_true(sb_pv_parse(sb_str_cstr(name), &pv, &a, &fx) > 0);
-    struct sb_val v;
-    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
-    sb_arena_deinit(&a);
-    if (v.type != SB_VAL_INT)
-        fail_msg("%s is not an integer", name);
-    return v.i;
-}
-
-static const char *output(void)
-{
-    size_t n;
-    assert_int_equal(sb_msg_lumps_apply(&F.msg, F.out, sizeof(F.out) - 1, &n), 0);
-    F.out[n] = '\0';
-    return F.out;
+    sfx_run_msg(msg);
 }
 
 static const char *SCRIPT = "route {\n"
@@ -124,11 +49,11 @@ static void test_decrement(void **state)
     (void)state;
     load(SCRIPT);
     run(REQ_HEAD "Max-Forwards: 70\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_true(F.rs.maxfwd_done);
-    assert_non_null(strstr(output(), "\r\nMax-Forwards: 69\r\n"));
+    assert_non_null(strstr(sfx_output(), "\r\nMax-Forwards: 69\r\n"));
     assert_null(strstr(F.out, "Max-Forwards: 70"));
-    assert_int_equal(var_int("$var(lt)"), -1); /* 69 is not below 5 */
+    assert_int_equal(sfx_int("$var(lt)"), -1); /* 69 is not below 5 */
 }
 
 static void test_absent_adds(void **state)
@@ -136,9 +61,9 @@ static void test_absent_adds(void **state)
     (void)state;
     load(SCRIPT);
     run(REQ_HEAD REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 2);
+    assert_int_equal(sfx_int("$var(rc)"), 2);
     assert_true(F.rs.maxfwd_done);
-    const char *o = output();
+    const char *o = sfx_output();
     assert_non_null(strstr(o, "Max-Forwards: 10\r\n"));
     /* added at the end of the header section */
     assert_non_null(strstr(o, "Content-Length: 0\r\nMax-Forwards: 10\r\n\r\n"));
@@ -149,10 +74,10 @@ static void test_zero(void **state)
     (void)state;
     load(SCRIPT);
     run(REQ_HEAD "Max-Forwards: 0\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), -1);
+    assert_int_equal(sfx_int("$var(rc)"), -1);
     assert_false(F.rs.maxfwd_done);
-    assert_non_null(strstr(output(), "Max-Forwards: 0\r\n"));
-    assert_int_equal(var_int("$var(lt)"), 1); /* 0 < 5 */
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 0\r\n"));
+    assert_int_equal(sfx_int("$var(lt)"), 1); /* 0 < 5 */
 }
 
 static void test_one_then_lt(void **state)
@@ -160,9 +85,9 @@ static void test_one_then_lt(void **state)
     (void)state;
     load(SCRIPT);
     run(REQ_HEAD "Max-Forwards: 1\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    assert_non_null(strstr(output(), "Max-Forwards: 0\r\n"));
-    assert_int_equal(var_int("$var(lt)"), 1); /* sees the decremented value */
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 0\r\n"));
+    assert_int_equal(sfx_int("$var(lt)"), 1); /* sees the decremented value */
 }
 
 static void test_garbage(void **state)
@@ -170,11 +95,11 @@ static void test_garbage(void **state)
     (void)state;
     load(SCRIPT);
     run(REQ_HEAD "Max-Forwards: 7x\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), -2);
+    assert_int_equal(sfx_int("$var(rc)"), -2);
     assert_false(F.rs.maxfwd_done);
-    assert_int_equal(var_int("$var(lt)"), -3);
+    assert_int_equal(sfx_int("$var(lt)"), -3);
     run(REQ_HEAD "Max-Forwards: \r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), -2);
+    assert_int_equal(sfx_int("$var(rc)"), -2);
 }
 
 static void test_max_limit(void **state)
@@ -183,25 +108,24 @@ static void test_max_limit(void **state)
     load("modparam(\"maxfwd\", \"max_limit\", 16)\n"
          "route { mf_process_maxfwd_header(70); $var(rc) = $rc; }\n");
     run(REQ_HEAD "Max-Forwards: 70\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    assert_non_null(strstr(output(), "Max-Forwards: 16\r\n"));
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 16\r\n"));
     /* at the limit plus one: decremented to the limit */
     run(REQ_HEAD "Max-Forwards: 17\r\n" REQ_TAIL);
-    assert_non_null(strstr(output(), "Max-Forwards: 16\r\n"));
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 16\r\n"));
     /* below the limit: a plain decrement */
     run(REQ_HEAD "Max-Forwards: 9\r\n" REQ_TAIL);
-    assert_non_null(strstr(output(), "Max-Forwards: 8\r\n"));
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 8\r\n"));
     /* absent: the value added is capped as well */
     run(REQ_HEAD REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 2);
-    assert_non_null(strstr(output(), "Max-Forwards: 16\r\n"));
+    assert_int_equal(sfx_int("$var(rc)"), 2);
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 16\r\n"));
     /* above the RFC range: read as 255, then capped */
     run(REQ_HEAD "Max-Forwards: 9999\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    assert_non_null(strstr(output(), "Max-Forwards: 16\r\n"));
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 16\r\n"));
     /* module parameters outlive a script: back to the default for the other tests */
-    sb_script_free(F.s);
-    F.s = NULL;
+    sfx_unload();
     load("modparam(\"maxfwd\", \"max_limit\", 256)\nroute { exit; }\n");
 }
 
@@ -210,8 +134,8 @@ static void test_default_limit_256(void **state)
     (void)state;
     load(SCRIPT);
     run(REQ_HEAD "Max-Forwards: 300\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    assert_non_null(strstr(output(), "Max-Forwards: 254\r\n"));
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 254\r\n"));
 }
 
 static void test_twice_decrements_once(void **state)
@@ -220,8 +144,8 @@ static void test_twice_decrements_once(void **state)
     load("route { mf_process_maxfwd_header(10); mf_process_maxfwd_header(10);"
          " $var(rc) = $rc; }\n");
     run(REQ_HEAD "Max-Forwards: 70\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    assert_non_null(strstr(output(), "Max-Forwards: 69\r\n"));
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    assert_non_null(strstr(sfx_output(), "Max-Forwards: 69\r\n"));
 }
 
 static void test_lt_absent(void **state)
@@ -229,11 +153,11 @@ static void test_lt_absent(void **state)
     (void)state;
     load("route { is_maxfwd_lt(5); $var(rc) = $rc; }\n");
     run(REQ_HEAD REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), -2);
+    assert_int_equal(sfx_int("$var(rc)"), -2);
     run(REQ_HEAD "Max-Forwards: 4\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     run(REQ_HEAD "Max-Forwards: 5\r\n" REQ_TAIL);
-    assert_int_equal(var_int("$var(rc)"), -1);
+    assert_int_equal(sfx_int("$var(rc)"), -1);
 }
 
 static void test_bad_limit_param(void **state)
@@ -254,16 +178,16 @@ static void test_bad_limit_param(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_decrement, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_absent_adds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_then_lt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_max_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_default_limit_256, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_twice_decrements_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lt_absent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_limit_param, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decrement, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_absent_adds, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_zero, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_one_then_lt, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_max_limit, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_default_limit_256, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_twice_decrements_once, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_lt_absent, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_limit_param, sfx_setup, sfx_teardown),
     };
     return cmocka_run_group_tests_name("maxfwd", tests, NULL, NULL);
 }

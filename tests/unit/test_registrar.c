@@ -30,11 +30,6 @@
 #include "sb/usrloc.h"
 #include "sb/worker.h"
 
-static struct sb_core_cfg core;
-static struct sb_arena core_arena;
-static struct sb_worker worker;
-static int client_fd;
-static uint16_t client_port;
 static int64_t vnow = 1700000000;
 
 static int64_t vclock(void)
@@ -42,53 +37,13 @@ static int64_t vclock(void)
     return vnow;
 }
 
-static struct {
-    struct sb_script *s;
-    bool started;
-    struct sb_msg msg;
-    struct sb_route_state rs;
-    struct sb_rcv rcv;
-    struct sb_arena scratch;
-    struct sb_avps *avps;
-    struct sb_sctx ctx;
-    char req[4096];
-    char reply[4096];
-} F;
-
-static uint16_t bound_port(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    return ntohs(a.sin_port);
-}
+#include "fixture_script.h"
+#include "fixture_worker.h"
 
 static int group_setup(void **state)
 {
     (void)state;
-    client_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(client_fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(client_fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    client_port = bound_port(client_fd);
-    int tmp = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_int_equal(bind(tmp, (struct sockaddr *)&a, sizeof(a)), 0);
-    uint16_t port = bound_port(tmp);
-    close(tmp);
-
-    sb_arena_init(&core_arena, NULL, 0, 0);
-    sb_core_cfg_defaults(&core);
-    struct sb_listen *l = sb_arena_zalloc(&core_arena, sizeof(*l));
-    char spec[64];
-    snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
-    const char *err = NULL;
-    assert_int_equal(sb_listen_parse(sb_str_cstr(spec), l, &core_arena, &err), 0);
-    core.listeners = l;
-    assert_int_equal(sb_tp_init(&core), 0);
-    worker.id = 0;
-    worker.loop = sb_loop_new();
-    sb_worker_self = &worker;
-    assert_int_equal(sb_tp_worker_start(&worker), 0);
+    wfx_udp_start();
     sb_ul_set_clock(vclock);
     return 0;
 }
@@ -97,45 +52,17 @@ static int group_teardown(void **state)
 {
     (void)state;
     sb_ul_set_clock(NULL);
-    sb_tp_worker_exit(&worker);
-    sb_worker_self = NULL;
-    sb_loop_free(worker.loop);
-    sb_tp_destroy();
-    sb_arena_deinit(&core_arena);
-    close(client_fd);
+    wfx_stop();
     return 0;
 }
 
 static int setup(void **state)
 {
-    (void)state;
-    memset(&F, 0, sizeof(F));
-    sb_msg_init(&F.msg, NULL);
-    sb_arena_init(&F.scratch, NULL, 0, 1 << 20);
-    F.avps = sb_avps_new();
-    F.rcv.sock = sb_tp_socket(0);
-    F.rcv.peer = (struct sb_peer){.src_ip = SB_STR("127.0.0.1"),
-                                  .src_port = client_port,
-                                  .dst_ip = SB_STR("127.0.0.1"),
-                                  .dst_port = 5060,
-                                  .proto = SB_PROTO_UDP};
-    sb_addr_set(&F.rcv.src, SB_STR("127.0.0.1"), client_port);
-    char junk[4096];
-    while (recv(client_fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
-        ;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (F.started)
-        sb_modset_stop(sb_script_modset(F.s));
-    sb_script_free(F.s);
-    sb_msg_deinit(&F.msg);
-    sb_arena_deinit(&F.scratch);
-    sb_avps_free(F.avps);
-    sb_pv_worker_exit();
+    sfx_setup(state);
+    wfx_rcv_from_client();
+    F.rcv.peer.dst_ip = SB_STR("127.0.0.1");
+    F.rcv.peer.dst_port = 5060;
+    wfx_drain();
     return 0;
 }
 
@@ -147,37 +74,15 @@ static const char *std_routes =
 
 static void load(const char *modparams, const char *routes)
 {
-    char text[8192];
-    snprintf(text, sizeof(text),
-             "loadmodule \"sl.so\"\nloadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\n"
-             "modparam(\"usrloc\", \"use_domain\", 1)\n%s\n%s",
-             modparams ? modparams : "", routes ? routes : std_routes);
-    struct sb_diag d;
-    sb_diag_init(&d);
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &F.s);
-    if (rc != 0 || d.n_errors) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        fail_msg("script did not load");
-    }
-    sb_diag_free(&d);
-    assert_int_equal(sb_modset_start(sb_script_modset(F.s)), 0);
-    F.started = true;
+    sfx_loadf("loadmodule \"sl.so\"\nloadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\n"
+              "modparam(\"usrloc\", \"use_domain\", 1)\n%s\n%s",
+              modparams ? modparams : "", routes ? routes : std_routes);
+    sfx_start();
 }
 
 static void run_raw(void)
 {
-    sb_msg_reset(&F.msg);
-    assert_int_equal(sb_msg_parse(&F.msg, F.req, strlen(F.req), 0), 0);
-    memset(&F.rs, 0, sizeof(F.rs));
-    sb_arena_reset(&F.scratch);
-    F.ctx = (struct sb_sctx){.msg = &F.msg,
-                             .peer = &F.rcv.peer,
-                             .script = F.s,
-                             .rs = &F.rs,
-                             .avps = F.avps,
-                             .scratch = &F.scratch};
-    sb_script_run(&F.ctx, SB_ROUTE_REQUEST, sb_script_route(F.s, SB_ROUTE_REQUEST, SB_STR("")));
+    sfx_run_msg(F.req);
 }
 
 /* A REGISTER for <user>@example.com with the given header lines (each ending in CRLF). */
@@ -193,7 +98,7 @@ static void reg(const char *user, const char *callid, unsigned cseq, const char 
              "CSeq: %u REGISTER\r\n"
              "%s"
              "Content-Length: 0\r\n\r\n",
-             client_port, callid, cseq, user, user, cseq, callid, cseq, hdrs);
+             W.client_port, callid, cseq, user, user, cseq, callid, cseq, hdrs);
     run_raw();
 }
 
@@ -208,36 +113,14 @@ static void request(const char *method, const char *ruri)
              "Call-ID: call-1\r\n"
              "CSeq: 1 %s\r\n"
              "Content-Length: 0\r\n\r\n",
-             method, ruri, client_port, ruri, method);
+             method, ruri, W.client_port, ruri, method);
     run_raw();
-}
-
-static int32_t var_int(const char *name)
-{
-    struct sb_arena a;
-    sb_arena_init(&a, NULL, 0, 0);
-    struct sb_pv pv;
-    struct sb_fixup fx = {0};
-    assert_true(sb_pv_parse(sb_str_cstr(name), &pv, &a, &fx) > 0);
-    struct sb_val v;
-    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
-    sb_arena_deinit(&a);
-    if (v.type != SB_VAL_INT)
-        fail_msg("%s is not an integer", name);
-    return v.i;
 }
 
 /* The whole reply the UA got, or "" when none came within <ms>. */
 static const char *reply_ms(int ms)
 {
-    struct pollfd p = {.fd = client_fd, .events = POLLIN};
-    F.reply[0] = '\0';
-    if (poll(&p, 1, ms) != 1)
-        return F.reply;
-    ssize_t n = recv(client_fd, F.reply, sizeof(F.reply) - 1, 0);
-    assert_true(n > 0);
-    F.reply[n] = '\0';
-    return F.reply;
+    return wfx_recv(ms);
 }
 
 static const char *reply(void)
@@ -264,13 +147,6 @@ static unsigned n_bindings(const char *aor)
     return n;
 }
 
-static int64_t stat_of(const char *full)
-{
-    sb_stat_t id = sb_stat_find_full(sb_str_cstr(full));
-    assert_true(id != 0);
-    return sb_stat_get(id);
-}
-
 static bool has_line(const char *r, const char *line)
 {
     return strstr(r, line) != NULL;
@@ -293,18 +169,18 @@ static void test_register_and_reply(void **state)
 {
     (void)state;
     load(NULL, NULL);
-    int64_t acc0 = stat_of("registrar:accepted_regs");
+    int64_t acc0 = sfx_stat("registrar:accepted_regs");
     reg("alice", "c1", 1, "Contact: <sip:alice@192.0.2.10:5062>\r\nUser-Agent: phone/1\r\n");
     const char *r = reply();
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_true(strncmp(r, "SIP/2.0 200 OK\r\n", 16) == 0);
     assert_true(has_line(r, "Contact: <sip:alice@192.0.2.10:5062>;expires=3600\r\n"));
     assert_true(has_line(r, "\r\nDate: "));
     assert_true(has_line(r, " GMT\r\n"));
     assert_int_equal(n_bindings("alice@example.com"), 1);
-    assert_int_equal(stat_of("registrar:accepted_regs") - acc0, 1);
-    assert_int_equal(stat_of("usrloc:registered_users"), 1);
-    assert_int_equal(stat_of("usrloc:location-contacts"), 1);
+    assert_int_equal(sfx_stat("registrar:accepted_regs") - acc0, 1);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 1);
+    assert_int_equal(sfx_stat("usrloc:location-contacts"), 1);
 
     /* the stored fields */
     struct sb_ul_contact *list;
@@ -327,8 +203,8 @@ static void test_register_and_reply(void **state)
     assert_true(has_line(r, "Contact: <sip:alice@192.0.2.10:5062>;expires=3500\r\n"));
     assert_true(has_line(r, "Contact: <sip:alice@192.0.2.11>;expires=600\r\n"));
     assert_int_equal(n_bindings("alice@example.com"), 2);
-    assert_int_equal(stat_of("usrloc:registered_users"), 1);
-    assert_int_equal(stat_of("usrloc:location-contacts"), 2);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 1);
+    assert_int_equal(sfx_stat("usrloc:location-contacts"), 2);
 
     /* a query: no Contact lists the bindings and changes nothing */
     reg("alice", "c3", 1, "");
@@ -346,7 +222,7 @@ static void test_lookup_orders_by_q(void **state)
     assert_true(strncmp(reply(), "SIP/2.0 200", 11) == 0);
     assert_int_equal(n_bindings("bob@example.com"), 3);
     request("INVITE", "sip:bob@example.com");
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_str(ruri(), "sip:bob@192.0.2.2");
     assert_int_equal(F.rs.n_branches, 2);
     assert_str(F.rs.branches[0].uri, "sip:bob@192.0.2.3");
@@ -356,7 +232,7 @@ static void test_lookup_orders_by_q(void **state)
 
     /* unknown user */
     request("INVITE", "sip:nobody@example.com");
-    assert_int_equal(var_int("$var(rc)"), -1);
+    assert_int_equal(sfx_int("$var(rc)"), -1);
     assert_null(F.rs.new_ruri.p);
 }
 
@@ -379,7 +255,7 @@ static void test_lookup_flags(void **state)
     reply();
 
     request("MESSAGE", "sip:dave@example.com");
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     /* only the contact without an Allow list (all methods) takes MESSAGE */
     assert_str(ruri(), "sip:dave@192.0.2.6");
     assert_int_equal(F.rs.n_branches, 0);
@@ -389,12 +265,12 @@ static void test_lookup_flags(void **state)
     assert_int_equal(F.rs.n_branches, 1);
 
     request("INVITE", "sip:one@example.com");
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_str(ruri(), "sip:dave@192.0.2.5");
     assert_int_equal(F.rs.n_branches, 0);
 
     request("INVITE", "sip:br@example.com");
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_null(F.rs.new_ruri.p);
     assert_int_equal(F.rs.n_branches, 2);
     assert_str(F.rs.branches[0].uri, "sip:dave@192.0.2.5");
@@ -403,7 +279,7 @@ static void test_lookup_flags(void **state)
     sb_ul_remove(sb_ul_domain_find(SB_STR("location")), SB_STR("dave@example.com"),
                  SB_STR("sip:dave@192.0.2.6"));
     request("MESSAGE", "sip:dave@example.com");
-    assert_int_equal(var_int("$var(rc)"), -2);
+    assert_int_equal(sfx_int("$var(rc)"), -2);
 }
 
 static void test_remove_and_star(void **state)
@@ -421,12 +297,12 @@ static void test_remove_and_star(void **state)
     assert_int_equal(n_bindings("eve@example.com"), 1);
 
     /* "*" without Expires: 0 is refused */
-    int64_t rej0 = stat_of("registrar:rejected_regs");
+    int64_t rej0 = sfx_stat("registrar:rejected_regs");
     reg("eve", "e1", 3, "Contact: *\r\n");
     assert_true(strncmp(reply(), "SIP/2.0 400", 11) == 0);
     reg("eve", "e1", 3, "Contact: *\r\nExpires: 10\r\n");
     assert_true(strncmp(reply(), "SIP/2.0 400", 11) == 0);
-    assert_int_equal(stat_of("registrar:rejected_regs") - rej0, 2);
+    assert_int_equal(sfx_stat("registrar:rejected_regs") - rej0, 2);
     assert_int_equal(n_bindings("eve@example.com"), 1);
     /* "*" with Expires: 0 removes everything */
     reg("eve", "e1", 4, "Contact: *\r\nExpires: 0\r\n");
@@ -434,7 +310,7 @@ static void test_remove_and_star(void **state)
     assert_true(strncmp(r, "SIP/2.0 200", 11) == 0);
     assert_int_equal(count_of(r, "\r\nContact: "), 0);
     assert_int_equal(n_bindings("eve@example.com"), 0);
-    assert_int_equal(stat_of("usrloc:registered_users"), 0);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 0);
 }
 
 static void test_expires_limits(void **state)
@@ -465,7 +341,7 @@ static void test_expires_limits(void **state)
              "To: <sip:g@example.com>\r\nFrom: <sip:g@example.com>;tag=1\r\n"
              "Call-ID: g1\r\nCSeq: 1 REGISTER\r\n"
              "Contact: <sip:g@192.0.2.1>;expires=30\r\nContent-Length: 0\r\n\r\n",
-             client_port);
+             W.client_port);
     run_raw();
     assert_true(has_line(reply(), "Contact: <sip:g@192.0.2.1>;expires=30\r\n"));
     snprintf(F.req, sizeof(F.req),
@@ -474,7 +350,7 @@ static void test_expires_limits(void **state)
              "To: <sip:g@example.com>\r\nFrom: <sip:g@example.com>;tag=1\r\n"
              "Call-ID: g1\r\nCSeq: 2 REGISTER\r\n"
              "Contact: <sip:g@192.0.2.1>;expires=3000\r\nContent-Length: 0\r\n\r\n",
-             client_port);
+             W.client_port);
     run_raw();
     assert_true(has_line(reply(), "Contact: <sip:g@192.0.2.1>;expires=100\r\n"));
 }
@@ -507,7 +383,7 @@ static void test_max_contacts(void **state)
              "To: <sip:h@example.com>\r\nFrom: <sip:h@example.com>;tag=1\r\n"
              "Call-ID: h3\r\nCSeq: 5 REGISTER\r\n"
              "Contact: <sip:h@192.0.2.3>\r\nContent-Length: 0\r\n\r\n",
-             client_port);
+             W.client_port);
     run_raw();
     const char *r = reply();
     assert_true(strncmp(r, "SIP/2.0 200", 11) == 0);
@@ -522,7 +398,7 @@ static void test_no_reply_flag(void **state)
     (void)state;
     load(NULL, "route { save(\"location\", \"no-reply\"); $var(rc) = $rc; }\n");
     reg("i", "i1", 1, "Contact: <sip:i@192.0.2.1>\r\n");
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_string_equal(reply_ms(200), "");
     assert_int_equal(n_bindings("i@example.com"), 1);
     assert_false(F.rs.replied);
@@ -549,7 +425,7 @@ static void test_path(void **state)
         has_line(r, "\r\nPath: <sip:edge1.example.net;lr>, <sip:edge2.example.net;lr>\r\n"));
 
     request("INVITE", "sip:j@example.com");
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_str(ruri(), "sip:j@10.0.0.5:5070");
     assert_str(F.rs.dst_uri, "sip:edge1.example.net;lr");
     /* the Path became a Route header in the request that leaves */
@@ -575,7 +451,7 @@ static void test_path(void **state)
              "To: <sip:l@example.com>\r\nFrom: <sip:l@example.com>;tag=1\r\n"
              "Call-ID: l1\r\nCSeq: 1 REGISTER\r\nPath: <sip:edge1.example.net;lr>\r\n"
              "Contact: <sip:l@10.0.0.7>\r\nContent-Length: 0\r\n\r\n",
-             client_port);
+             W.client_port);
     run_raw();
     r = reply();
     assert_true(strncmp(r, "SIP/2.0 420", 11) == 0);
@@ -589,7 +465,7 @@ static void test_path(void **state)
              "To: <sip:m@example.com>\r\nFrom: <sip:m@example.com>;tag=1\r\n"
              "Call-ID: m1\r\nCSeq: 1 REGISTER\r\nPath: <sip:edge1.example.net;lr>\r\n"
              "Supported: path\r\nContact: <sip:m@10.0.0.8>\r\nContent-Length: 0\r\n\r\n",
-             client_port);
+             W.client_port);
     run_raw();
     assert_false(has_line(reply(), "\r\nPath:"));
     request("INVITE", "sip:m@example.com");
@@ -603,7 +479,7 @@ static void test_path(void **state)
              "Call-ID: n1\r\nCSeq: 1 REGISTER\r\nSupported: path\r\n"
              "Path: <sip:edge1.example.net;lr;received=\"sip:198.51.100.7:40000\">\r\n"
              "Contact: <sip:n@10.0.0.9>\r\nContent-Length: 0\r\n\r\n",
-             client_port);
+             W.client_port);
     run_raw();
     reply();
     struct sb_ul_contact *list;
@@ -672,22 +548,22 @@ static void test_expiry(void **state)
     reply();
     reg("r", "r1", 1, "Contact: <sip:r@192.0.2.1>;expires=3600\r\n");
     reply();
-    assert_int_equal(stat_of("usrloc:registered_users"), 2);
-    int64_t exp0 = stat_of("usrloc:location-expires");
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 2);
+    int64_t exp0 = sfx_stat("usrloc:location-expires");
     vnow += 119;
     request("INVITE", "sip:q@example.com");
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     vnow += 1;
     /* lazy expiry: a read after the deadline finds nothing */
     request("INVITE", "sip:q@example.com");
-    assert_int_equal(var_int("$var(rc)"), -1);
-    assert_int_equal(stat_of("usrloc:location-expires") - exp0, 1);
+    assert_int_equal(sfx_int("$var(rc)"), -1);
+    assert_int_equal(sfx_stat("usrloc:location-expires") - exp0, 1);
     /* the sweep removes the rest */
     vnow += 3600;
     assert_int_equal(sb_ul_expire_all(), 1);
-    assert_int_equal(stat_of("usrloc:registered_users"), 0);
-    assert_int_equal(stat_of("usrloc:location-contacts"), 0);
-    assert_int_equal(stat_of("usrloc:location-expires") - exp0, 2);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 0);
+    assert_int_equal(sfx_stat("usrloc:location-contacts"), 0);
+    assert_int_equal(sfx_stat("usrloc:location-expires") - exp0, 2);
 }
 
 static void test_remove_and_queries(void **state)
@@ -707,13 +583,13 @@ static void test_remove_and_queries(void **state)
     reg("s", "s1", 1, "Contact: <sip:s@192.0.2.1>\r\n");
     reply();
     request("OPTIONS", "sip:t@example.com");
-    assert_int_equal(var_int("$var(a)"), 0);
-    assert_int_equal(var_int("$var(b)"), 0);
-    assert_int_equal(var_int("$var(c)"), 1);
-    assert_int_equal(var_int("$var(d)"), 0);
+    assert_int_equal(sfx_int("$var(a)"), 0);
+    assert_int_equal(sfx_int("$var(b)"), 0);
+    assert_int_equal(sfx_int("$var(c)"), 1);
+    assert_int_equal(sfx_int("$var(d)"), 0);
     request("OPTIONS", "sip:s@example.com");
-    assert_int_equal(var_int("$var(a)"), 1);
-    assert_int_equal(var_int("$var(d)"), 1);
+    assert_int_equal(sfx_int("$var(a)"), 1);
+    assert_int_equal(sfx_int("$var(d)"), 1);
     assert_int_equal(n_bindings("s@example.com"), 0);
 }
 
@@ -729,17 +605,17 @@ static void test_event_routes(void **state)
         "event_route[E_UL_CONTACT_UPDATE] { $var(upd) = $var(upd) + 1; }\n"
         "event_route[E_UL_CONTACT_DELETE] { $var(del) = $var(del) + 1; $var(daor) = $param(aor); "
         "}\n");
-    worker.script = F.s;
+    W.worker.script = F.s;
     reg("ev", "v1", 1, "Contact: <sip:ev@192.0.2.1>\r\n");
     reply();
     reg("ev", "v1", 2, "Contact: <sip:ev@192.0.2.1>\r\n");
     reply();
     reg("ev", "v1", 3, "Contact: <sip:ev@192.0.2.1>;expires=0\r\n");
     reply();
-    worker.script = NULL;
-    assert_int_equal(var_int("$var(ins)"), 1);
-    assert_int_equal(var_int("$var(upd)"), 1);
-    assert_int_equal(var_int("$var(del)"), 1);
+    W.worker.script = NULL;
+    assert_int_equal(sfx_int("$var(ins)"), 1);
+    assert_int_equal(sfx_int("$var(upd)"), 1);
+    assert_int_equal(sfx_int("$var(del)"), 1);
     struct sb_arena a;
     sb_arena_init(&a, NULL, 0, 0);
     struct sb_pv pv;
@@ -773,20 +649,20 @@ static void test_bad_flags_rejected_at_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_register_and_reply, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lookup_orders_by_q, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lookup_flags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_and_star, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expires_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_max_contacts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_reply_flag, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_callid_cseq_ordering, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_instance_and_reg_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_and_queries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_routes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_flags_rejected_at_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_and_reply, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_orders_by_q, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_flags, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_and_star, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_expires_limits, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_max_contacts, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_reply_flag, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_path, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_callid_cseq_ordering, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_instance_and_reg_id, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_expiry, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_and_queries, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_event_routes, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_flags_rejected_at_check, setup, sfx_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -29,54 +29,21 @@
 #define UDP_ADV "192.0.2.10:5060"
 #define TCP_ADV "192.0.2.10:5070"
 
-static struct sb_core_cfg core;
-static struct sb_arena core_arena;
 static const struct sb_socket *udp_sock, *tcp_sock;
 
-static struct {
-    struct sb_script *s;
-    struct sb_msg msg;
-    struct sb_route_state rs;
-    struct sb_rcv rcv;
-    struct sb_arena scratch;
-    struct sb_avps *avps;
-    struct sb_sctx ctx;
-    char out[4096];
-} F;
-
-static uint16_t free_port(int type)
-{
-    int fd = socket(AF_INET, type, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static void add_listener(const char *spec)
-{
-    struct sb_listen *l = sb_arena_zalloc(&core_arena, sizeof(*l));
-    const char *err = NULL;
-    if (sb_listen_parse(sb_str_cstr(spec), l, &core_arena, &err) != 0)
-        fail_msg("listener %s: %s", spec, err ? err : "?");
-    l->next = core.listeners;
-    core.listeners = l;
-}
+#include "fixture_script.h"
+#include "fixture_worker.h"
 
 static int group_setup(void **state)
 {
     (void)state;
-    sb_arena_init(&core_arena, NULL, 0, 0);
-    sb_core_cfg_defaults(&core);
+    wfx_core_init();
     char spec[128];
-    snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u as " UDP_ADV, free_port(SOCK_DGRAM));
-    add_listener(spec);
-    snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u as " TCP_ADV, free_port(SOCK_STREAM));
-    add_listener(spec);
-    assert_int_equal(sb_tp_init(&core), 0);
+    snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u as " UDP_ADV, wfx_free_port(SOCK_DGRAM));
+    wfx_listen(spec);
+    snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u as " TCP_ADV, wfx_free_port(SOCK_STREAM));
+    wfx_listen(spec);
+    wfx_tp_init();
     for (unsigned i = 0; i < sb_tp_n_sockets(); i++) {
         const struct sb_socket *s = sb_tp_socket(i);
         if (s->proto == SB_PROTO_UDP)
@@ -94,98 +61,37 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    sb_tp_destroy();
-    sb_arena_deinit(&core_arena);
+    wfx_stop();
     return 0;
 }
 
 static int setup(void **state)
 {
-    (void)state;
-    memset(&F, 0, sizeof(F));
-    sb_msg_init(&F.msg, NULL);
-    sb_arena_init(&F.scratch, NULL, 0, 1 << 20);
-    F.avps = sb_avps_new();
+    sfx_setup(state);
     F.rcv.sock = udp_sock;
     F.rcv.peer =
         (struct sb_peer){.src_ip = SB_STR("10.1.2.3"), .src_port = 5060, .proto = SB_PROTO_UDP};
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    if (F.s)
-        sb_modset_stop(sb_script_modset(F.s));
-    sb_script_free(F.s);
-    sb_msg_deinit(&F.msg);
-    sb_arena_deinit(&F.scratch);
-    sb_avps_free(F.avps);
-    sb_pv_worker_exit();
-    return 0;
-}
-
-/* Load rr with both parameters given (module parameters outlive a script) and start it. */
 static void load(int fromtag, int double_rr, const char *routes)
 {
-    char text[4096];
-    snprintf(text, sizeof(text),
-             "loadmodule \"rr.so\"\n"
-             "modparam(\"rr\", \"append_fromtag\", %d)\n"
-             "modparam(\"rr\", \"enable_double_rr\", %d)\n%s",
-             fromtag, double_rr, routes);
-    struct sb_diag d;
-    sb_diag_init(&d);
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &F.s);
-    if (rc != 0 || d.n_errors) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        fail_msg("script did not load");
-    }
-    sb_diag_free(&d);
-    assert_int_equal(sb_modset_start(sb_script_modset(F.s)), 0);
+    sfx_loadf("loadmodule \"rr.so\"\n"
+              "modparam(\"rr\", \"append_fromtag\", %d)\n"
+              "modparam(\"rr\", \"enable_double_rr\", %d)\n%s",
+              fromtag, double_rr, routes);
+    sfx_start();
 }
 
 static void run(const char *msg)
 {
-    sb_msg_reset(&F.msg);
-    assert_int_equal(sb_msg_parse(&F.msg, msg, strlen(msg), 0), 0);
+    sfx_parse(msg);
     memset(&F.rs, 0, sizeof(F.rs));
-    sb_arena_reset(&F.scratch);
-    F.ctx = (struct sb_sctx){.msg = &F.msg,
-                             .peer = &F.rcv.peer,
-                             .script = F.s,
-                             .rs = &F.rs,
-                             .avps = F.avps,
-                             .scratch = &F.scratch};
-    assert_ptr_equal(sb_sctx_rcv(&F.ctx), &F.rcv);
+    assert_ptr_equal(sb_sctx_rcv(sfx_ctx()), &F.rcv);
     sb_script_run(&F.ctx, SB_ROUTE_REQUEST, sb_script_route(F.s, SB_ROUTE_REQUEST, SB_STR("")));
 }
 
-static int32_t var_int(const char *name)
-{
-    struct sb_arena a;
-    sb_arena_init(&a, NULL, 0, 0);
-    struct sb_pv pv;
-    struct sb_fixup fx = {0};
-    assert_true(sb_pv_parse(sb_str_cstr(name), &pv, &a, &fx) > 0);
-    struct sb_val v;
-    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
-    sb_arena_deinit(&a);
-    if (v.type != SB_VAL_INT)
-        fail_msg("%s is not an integer", name);
-    return v.i;
-}
-
-static const char *output(void)
-{
-    size_t n;
-    assert_int_equal(sb_msg_lumps_apply(&F.msg, F.out, sizeof(F.out) - 1, &n), 0);
-    F.out[n] = '\0';
-    return F.out;
-}
-
-static void want_str(sb_str got, const char *want)
+static void want_view(sb_str got, const char *want)
 {
     if (!want) {
         if (got.p)
@@ -215,10 +121,10 @@ static void test_record_route_plain(void **state)
     (void)state;
     load(0, 1, "route { record_route(); $var(rc) = $rc; }\n");
     run(INITIAL);
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     /* at the top of the header section */
     assert_non_null(
-        strstr(output(), "SIP/2.0\r\nRecord-Route: <sip:" UDP_ADV ";lr>\r\nVia: SIP/2.0/UDP"));
+        strstr(sfx_output(), "SIP/2.0\r\nRecord-Route: <sip:" UDP_ADV ";lr>\r\nVia: SIP/2.0/UDP"));
 }
 
 static void test_record_route_ftag_params(void **state)
@@ -228,9 +134,9 @@ static void test_record_route_ftag_params(void **state)
          "route { add_rr_param(\";before=1\"); record_route(\"foo=bar\"); $var(rc) = $rc;"
          " add_rr_param(\"after\"); }\n");
     run(INITIAL);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    assert_non_null(strstr(output(), "\r\nRecord-Route: <sip:" UDP_ADV
-                                     ";lr;ftag=1928301774;before=1;foo=bar;after>\r\n"));
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    assert_non_null(strstr(sfx_output(), "\r\nRecord-Route: <sip:" UDP_ADV
+                                         ";lr;ftag=1928301774;before=1;foo=bar;after>\r\n"));
 }
 
 static void test_record_route_tcp_and_twice(void **state)
@@ -239,8 +145,8 @@ static void test_record_route_tcp_and_twice(void **state)
     load(0, 1, "route { record_route(); record_route(); $var(rc) = $rc; }\n");
     F.rcv.sock = tcp_sock;
     run(INITIAL);
-    assert_int_equal(var_int("$var(rc)"), -1); /* the second one is refused */
-    const char *o = output();
+    assert_int_equal(sfx_int("$var(rc)"), -1); /* the second one is refused */
+    const char *o = sfx_output();
     assert_non_null(strstr(o, "Record-Route: <sip:" TCP_ADV ";transport=tcp;lr>\r\n"));
     assert_null(strstr(strstr(o, "Record-Route:") + 1, "Record-Route:"));
 }
@@ -250,9 +156,9 @@ static void test_record_route_preset(void **state)
     (void)state;
     load(1, 1, "route { record_route_preset(\"sip.example.net:5080;x=y\"); $var(rc) = $rc; }\n");
     run(INITIAL);
-    assert_int_equal(var_int("$var(rc)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
     assert_non_null(strstr(
-        output(), "\r\nRecord-Route: <sip:sip.example.net:5080;x=y;lr;ftag=1928301774>\r\n"));
+        sfx_output(), "\r\nRecord-Route: <sip:sip.example.net:5080;x=y;lr;ftag=1928301774>\r\n"));
     /* one address: the hook still adds the outbound one when the socket changes */
     struct sb_dest d = {.proto = SB_PROTO_TCP, .sock = tcp_sock};
     char buf[512];
@@ -267,8 +173,9 @@ static void test_record_route_preset_two(void **state)
     (void)state;
     load(0, 1, "route { record_route_preset(\"in.example.net\", \"out.example.net:5070\"); }\n");
     run(INITIAL);
-    assert_non_null(strstr(output(), "SIP/2.0\r\nRecord-Route: <sip:out.example.net:5070;lr>\r\n"
-                                     "Record-Route: <sip:in.example.net;lr>\r\nVia:"));
+    assert_non_null(strstr(sfx_output(),
+                           "SIP/2.0\r\nRecord-Route: <sip:out.example.net:5070;lr>\r\n"
+                           "Record-Route: <sip:in.example.net;lr>\r\nVia:"));
     struct sb_dest d = {.proto = SB_PROTO_TCP, .sock = tcp_sock};
     char buf[512];
     struct sb_wbuf top;
@@ -319,9 +226,7 @@ static void test_double_rr_off_or_no_rr(void **state)
     sb_wbuf_init(&top, buf, sizeof(buf));
     assert_int_equal(sb_fwd_get_hook()(&F.ctx, &d, &top), 0);
     assert_int_equal(top.len, 0);
-    sb_modset_stop(sb_script_modset(F.s));
-    sb_script_free(F.s);
-    F.s = NULL;
+    sfx_unload();
 
     load(0, 1, "route { exit; }\n");
     run(INITIAL); /* not record-routed */
@@ -346,10 +251,10 @@ static void test_loose_initial_no_route(void **state)
     (void)state;
     load(1, 1, LR_SCRIPT);
     run(INITIAL);
-    assert_int_equal(var_int("$var(rc)"), -1);
-    want_str(sb_duri_get(&F.ctx), NULL);
-    assert_int_equal(var_int("$var(down)"), 0);
-    assert_int_equal(var_int("$var(up)"), 0);
+    assert_int_equal(sfx_int("$var(rc)"), -1);
+    want_view(sb_duri_get(&F.ctx), NULL);
+    assert_int_equal(sfx_int("$var(down)"), 0);
+    assert_int_equal(sfx_int("$var(up)"), 0);
 }
 
 static void test_loose_in_dialog_lr(void **state)
@@ -358,15 +263,15 @@ static void test_loose_in_dialog_lr(void **state)
     load(1, 1, LR_SCRIPT);
     run("BYE sip:bob@198.51.100.7 SIP/2.0\r\n" COMMON TO_TAG "CSeq: 2 BYE\r\n"
         "Route: <sip:" UDP_ADV ";lr;ftag=1928301774;foo=bar>, <sip:next.example.com;lr>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    want_str(sb_duri_get(&F.ctx), "sip:next.example.com;lr");
-    want_str(sb_ruri_get(&F.ctx), "sip:bob@198.51.100.7");
-    const char *o = output();
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    want_view(sb_duri_get(&F.ctx), "sip:next.example.com;lr");
+    want_view(sb_ruri_get(&F.ctx), "sip:bob@198.51.100.7");
+    const char *o = sfx_output();
     assert_non_null(strstr(o, "\r\nRoute: <sip:next.example.com;lr>\r\n"));
     assert_null(strstr(o, UDP_ADV));
-    assert_int_equal(var_int("$var(down)"), 1);
-    assert_int_equal(var_int("$var(up)"), 0);
-    assert_int_equal(var_int("$var(p)"), 1);
+    assert_int_equal(sfx_int("$var(down)"), 1);
+    assert_int_equal(sfx_int("$var(up)"), 0);
+    assert_int_equal(sfx_int("$var(p)"), 1);
 }
 
 static void test_loose_upstream(void **state)
@@ -382,12 +287,12 @@ static void test_loose_upstream(void **state)
         "Call-ID: a84b4c76e66710@pc33.example.com\r\n"
         "CSeq: 1 BYE\r\n"
         "Route: <sip:" UDP_ADV ";lr;ftag=1928301774>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), 1); /* only our Route, in a dialog */
-    want_str(sb_duri_get(&F.ctx), NULL);
-    assert_null(strstr(output(), "Route:"));
-    assert_int_equal(var_int("$var(down)"), 0);
-    assert_int_equal(var_int("$var(up)"), 1);
-    assert_int_equal(var_int("$var(p)"), 0);
+    assert_int_equal(sfx_int("$var(rc)"), 1); /* only our Route, in a dialog */
+    want_view(sb_duri_get(&F.ctx), NULL);
+    assert_null(strstr(sfx_output(), "Route:"));
+    assert_int_equal(sfx_int("$var(down)"), 0);
+    assert_int_equal(sfx_int("$var(up)"), 1);
+    assert_int_equal(sfx_int("$var(p)"), 0);
 }
 
 static void test_loose_preloaded_ours_only(void **state)
@@ -396,8 +301,8 @@ static void test_loose_preloaded_ours_only(void **state)
     load(1, 1, LR_SCRIPT);
     /* an initial request preloaded with only our Route: consumed, but not routed by it */
     run(INVITE_START COMMON TO_NOTAG "CSeq: 1 INVITE\r\nRoute: <sip:" UDP_ADV ";lr>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), -1);
-    assert_null(strstr(output(), "Route:"));
+    assert_int_equal(sfx_int("$var(rc)"), -1);
+    assert_null(strstr(sfx_output(), "Route:"));
 }
 
 static void test_loose_preloaded_other(void **state)
@@ -405,10 +310,10 @@ static void test_loose_preloaded_other(void **state)
     (void)state;
     load(1, 1, LR_SCRIPT);
     run(INVITE_START COMMON TO_NOTAG "CSeq: 1 INVITE\r\nRoute: <sip:other.example.com;lr>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    want_str(sb_duri_get(&F.ctx), "sip:other.example.com;lr");
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    want_view(sb_duri_get(&F.ctx), "sip:other.example.com;lr");
     /* not ours: left in place */
-    assert_non_null(strstr(output(), "Route: <sip:other.example.com;lr>\r\n"));
+    assert_non_null(strstr(sfx_output(), "Route: <sip:other.example.com;lr>\r\n"));
 }
 
 static void test_loose_double_rr_route_set(void **state)
@@ -418,13 +323,13 @@ static void test_loose_double_rr_route_set(void **state)
     run("ACK sip:bob@198.51.100.7 SIP/2.0\r\n" COMMON TO_TAG "CSeq: 1 ACK\r\n"
         "Route: <sip:" TCP_ADV ";transport=tcp;lr;ftag=1928301774;foo=bar>\r\n"
         "Route: <sip:" UDP_ADV ";lr;ftag=1928301774;foo=bar>, <sip:b.example.com;lr>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    want_str(sb_duri_get(&F.ctx), "sip:b.example.com;lr");
-    const char *o = output();
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    want_view(sb_duri_get(&F.ctx), "sip:b.example.com;lr");
+    const char *o = sfx_output();
     assert_null(strstr(o, "192.0.2.10"));
     assert_non_null(strstr(o, "\r\nRoute: <sip:b.example.com;lr>\r\n"));
-    assert_int_equal(var_int("$var(down)"), 1);
-    assert_int_equal(var_int("$var(p)"), 1);
+    assert_int_equal(sfx_int("$var(down)"), 1);
+    assert_int_equal(sfx_int("$var(p)"), 1);
 }
 
 static void test_loose_strict_next_hop(void **state)
@@ -435,10 +340,10 @@ static void test_loose_strict_next_hop(void **state)
      * Request-URI goes to the end of the Route set */
     run("BYE sip:bob@198.51.100.7 SIP/2.0\r\n" COMMON TO_TAG "CSeq: 2 BYE\r\n"
         "Route: <sip:" UDP_ADV ";lr>, <sip:strict.example.com>, <sip:p4.example.com;lr>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    want_str(sb_ruri_get(&F.ctx), "sip:strict.example.com");
-    want_str(sb_duri_get(&F.ctx), NULL);
-    const char *o = output();
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    want_view(sb_ruri_get(&F.ctx), "sip:strict.example.com");
+    want_view(sb_duri_get(&F.ctx), NULL);
+    const char *o = sfx_output();
     assert_non_null(strstr(o, "\r\nRoute: <sip:p4.example.com;lr>\r\n"));
     assert_null(strstr(o, "<sip:strict.example.com>"));
     assert_non_null(strstr(o, "\r\nRoute: <sip:bob@198.51.100.7>\r\n\r\n"));
@@ -452,12 +357,12 @@ static void test_loose_strict_router_before_us(void **state)
      * Request-URI and the target is the last Route */
     run("BYE sip:" UDP_ADV ";lr;ftag=1928301774;foo=bar SIP/2.0\r\n" COMMON TO_TAG "CSeq: 2 BYE\r\n"
         "Route: <sip:callee@u2.example.com>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    want_str(sb_ruri_get(&F.ctx), "sip:callee@u2.example.com");
-    want_str(sb_duri_get(&F.ctx), NULL);
-    assert_null(strstr(output(), "Route:"));
-    assert_int_equal(var_int("$var(down)"), 1);
-    assert_int_equal(var_int("$var(p)"), 1);
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    want_view(sb_ruri_get(&F.ctx), "sip:callee@u2.example.com");
+    want_view(sb_duri_get(&F.ctx), NULL);
+    assert_null(strstr(sfx_output(), "Route:"));
+    assert_int_equal(sfx_int("$var(down)"), 1);
+    assert_int_equal(sfx_int("$var(p)"), 1);
 }
 
 static void test_loose_strict_before_us_more_routes(void **state)
@@ -469,10 +374,10 @@ static void test_loose_strict_before_us_more_routes(void **state)
     run("BYE sip:" UDP_ADV ";lr SIP/2.0\r\n" COMMON TO_TAG "CSeq: 2 BYE\r\n"
         "Route: <sip:p5.example.com;lr>\r\n"
         "Route: <sip:callee@u2.example.com>\r\n" END);
-    assert_int_equal(var_int("$var(rc)"), 1);
-    want_str(sb_ruri_get(&F.ctx), "sip:callee@u2.example.com");
-    want_str(sb_duri_get(&F.ctx), "sip:p5.example.com;lr");
-    const char *o = output();
+    assert_int_equal(sfx_int("$var(rc)"), 1);
+    want_view(sb_ruri_get(&F.ctx), "sip:callee@u2.example.com");
+    want_view(sb_duri_get(&F.ctx), "sip:p5.example.com;lr");
+    const char *o = sfx_output();
     assert_non_null(strstr(o, "Route: <sip:p5.example.com;lr>\r\n"));
     assert_null(strstr(o, "callee@u2"));
 }
@@ -492,7 +397,7 @@ static void test_is_direction_fixup(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, sfx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_record_route_plain),
         T(test_record_route_ftag_params),

@@ -175,63 +175,15 @@ static const struct sb_module test_mod = {
     "CSeq: 314159 INVITE\r\n"                                                                      \
     "Content-Length: 0\r\n\r\n"
 
-struct fx {
-    struct sb_script *s;
-    struct sb_msg msg;
-    struct sb_route_state rs;
-    struct sb_peer peer;
-    struct sb_arena scratch;
-    struct sb_avps *avps;
-    struct sb_sctx ctx;
-    struct sb_arena pv_arena; /* for reading variables back */
-};
-
-static struct fx F;
+#include "fixture_script.h"
 
 static int setup(void **state)
 {
-    (void)state;
-    memset(&F, 0, sizeof(F));
-    sb_msg_init(&F.msg, NULL);
-    assert_int_equal(sb_msg_parse(&F.msg, INVITE, strlen(INVITE), 0), 0);
-    F.peer = (struct sb_peer){.src_ip = SB_STR("10.1.2.3"), .src_port = 5060};
-    sb_arena_init(&F.scratch, NULL, 0, 1 << 20);
-    sb_arena_init(&F.pv_arena, NULL, 0, 0);
-    F.avps = sb_avps_new();
-    assert_non_null(F.avps);
+    sfx_setup(state);
+    sfx_parse(INVITE);
     n_count = n_fixups = n_async = 0;
     memset(&rec, 0, sizeof(rec));
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sb_script_free(F.s);
-    sb_msg_deinit(&F.msg);
-    sb_arena_deinit(&F.scratch);
-    sb_arena_deinit(&F.pv_arena);
-    sb_avps_free(F.avps);
-    sb_pv_worker_exit(); /* $var values start afresh in the next test */
-    return 0;
-}
-
-/* Load <text>; the test fails with the diagnostics when it does not load. */
-static struct sb_script *load(const char *text)
-{
-    struct sb_diag d;
-    sb_diag_init(&d);
-    struct sb_script *s = NULL;
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &s);
-    if (rc != 0 || d.n_errors) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        fail_msg("script did not load (%d)", rc);
-    }
-    sb_diag_free(&d);
-    sb_script_free(F.s);
-    F.s = s;
-    return s;
 }
 
 /* Load <text>, expecting it to fail with exactly one diagnostic line equal to <want>
@@ -257,60 +209,23 @@ static void load_fails(const char *text, const char *want)
     sb_diag_free(&d);
 }
 
+/* Run the route <name> of <type> with a fresh routing state; routes that do not run on a message
+ * get none. */
 static sb_res run_type(uint32_t type, const char *name)
 {
     int idx = sb_script_route(F.s, type, sb_str_cstr(name));
     assert_true(idx >= 0);
     memset(&F.rs, 0, sizeof(F.rs));
-    sb_arena_reset(&F.scratch);
-    F.ctx = (struct sb_sctx){.msg = type & SB_ROUTE_MSG ? &F.msg : NULL,
-                             .peer = &F.peer,
-                             .script = F.s,
-                             .rs = type & SB_ROUTE_MSG ? &F.rs : NULL,
-                             .avps = F.avps,
-                             .scratch = &F.scratch};
-    return sb_script_run(&F.ctx, type, idx);
+    struct sb_sctx *ctx = sfx_ctx();
+    if (!(type & SB_ROUTE_MSG))
+        ctx->msg = NULL, ctx->rs = NULL;
+    return sb_script_run(ctx, type, idx);
 }
 
 static sb_res run(const char *text)
 {
-    load(text);
+    sfx_load(text);
     return run_type(SB_ROUTE_REQUEST, "");
-}
-
-static struct sb_val get(const char *pv_text)
-{
-    struct sb_pv pv;
-    struct sb_fixup fx = {0};
-    int n = sb_pv_parse(sb_str_cstr(pv_text), &pv, &F.pv_arena, &fx);
-    assert_int_equal(n, (int)strlen(pv_text));
-    struct sb_val v;
-    assert_int_equal(sb_pv_get(&F.ctx, &pv, &v), 0);
-    return v;
-}
-
-static void want_int(const char *pv, int32_t want)
-{
-    struct sb_val v = get(pv);
-    if (v.type != SB_VAL_INT || v.i != want)
-        fail_msg("%s: expected int %d, got type %d int %d str \"%.*s\"", pv, (int)want, v.type,
-                 (int)v.i, SB_STR_ARG(v.s));
-}
-
-static void want_str(const char *pv, const char *want)
-{
-    struct sb_val v = get(pv);
-    if (v.type != SB_VAL_STR || !sb_str_eq(v.s, sb_str_cstr(want)))
-        fail_msg("%s: expected \"%s\", got type %d int %d str \"%.*s\"", pv, want, v.type, (int)v.i,
-                 SB_STR_ARG(v.s));
-}
-
-static void want_null(const char *pv)
-{
-    struct sb_val v = get(pv);
-    if (v.type != SB_VAL_NULL)
-        fail_msg("%s: expected NULL, got type %d int %d str \"%.*s\"", pv, v.type, (int)v.i,
-                 SB_STR_ARG(v.s));
 }
 
 static void want_res(sb_res r, int32_t code, uint8_t ctl)
@@ -556,11 +471,11 @@ static void test_division_by_zero(void **state)
 static void test_constant_folding(void **state)
 {
     (void)state;
-    load("route {\n"
-         "  $var(a) = 2 * 3 + 1;\n"
-         "  $var(b) = \"a\" + \"b\" + 3;\n"
-         "  if (1 < 2 && \"x\" =~ \"X\") $var(c) = 10.0.0.1 == 10.0.0.0/8;\n"
-         "}\n");
+    sfx_load("route {\n"
+             "  $var(a) = 2 * 3 + 1;\n"
+             "  $var(b) = \"a\" + \"b\" + 3;\n"
+             "  if (1 < 2 && \"x\" =~ \"X\") $var(c) = 10.0.0.1 == 10.0.0.0/8;\n"
+             "}\n");
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -637,7 +552,7 @@ static void test_arguments(void **state)
 static void test_fixup_once(void **state)
 {
     (void)state;
-    load("route { $var(a) = 0; t_static(\"abcd\"); $var(a) = $rc; }\n");
+    sfx_load("route { $var(a) = 0; t_static(\"abcd\"); $var(a) = $rc; }\n");
     assert_int_equal(n_fixups, 1);
     for (int i = 0; i < 3; i++)
         run_type(SB_ROUTE_REQUEST, "");
@@ -886,16 +801,16 @@ static void test_assert(void **state)
 static void test_other_route_types(void **state)
 {
     (void)state;
-    load("route { exit; }\n"
-         "startup_route { $var(s) = \"startup\"; $var(sr) = $route; }\n"
-         "timer_route[tick, 5] { $var(t) = 1; }\n"
-         "failure_route[f] { $var(f) = 1; }\n"
-         "onreply_route { $var(o) = 1; }\n"
-         "onreply_route[named] { $var(on) = 1; }\n"
-         "branch_route[b] { drop; }\n"
-         "local_route { $var(l) = 1; }\n"
-         "error_route { $var(e) = 1; }\n"
-         "event_route[E_TEST] { $var(ev) = 1; }\n");
+    sfx_load("route { exit; }\n"
+             "startup_route { $var(s) = \"startup\"; $var(sr) = $route; }\n"
+             "timer_route[tick, 5] { $var(t) = 1; }\n"
+             "failure_route[f] { $var(f) = 1; }\n"
+             "onreply_route { $var(o) = 1; }\n"
+             "onreply_route[named] { $var(on) = 1; }\n"
+             "branch_route[b] { drop; }\n"
+             "local_route { $var(l) = 1; }\n"
+             "error_route { $var(e) = 1; }\n"
+             "event_route[E_TEST] { $var(ev) = 1; }\n");
     want_res(run_type(SB_ROUTE_STARTUP, ""), 1, SB_CTL_NEXT);
     want_str("$var(s)", "startup");
     want_str("$var(sr)", "startup_route");
@@ -1005,7 +920,7 @@ static void test_all_errors(void **state)
 static void test_reload(void **state)
 {
     (void)state;
-    load("route { $var(v) = 1; }\n");
+    sfx_load("route { $var(v) = 1; }\n");
     struct sb_diag d;
     sb_diag_init(&d);
     struct sb_script *next = NULL;
@@ -1032,15 +947,15 @@ static void test_reload(void **state)
 static void test_dump(void **state)
 {
     (void)state;
-    load("route {\n"
-         "  if ($si == 10.0.0.0/8 && $rm =~ \"inv\") { t_rec(\"$ru\", \"x\"); }\n"
-         "  switch ($var(a)) { case 1: t_count(); break; default: exit; }\n"
-         "  for ($var(i) in $(avp(x)[*])) { $var(n) += 1; }\n"
-         "  while ($var(i) < 3) $var(i) += 1;\n"
-         "  route(sub, 1);\n"
-         "}\n"
-         "route[sub] { return(-1, \"a\"); }\n"
-         "timer_route[t, 10] { drop; }\n");
+    sfx_load("route {\n"
+             "  if ($si == 10.0.0.0/8 && $rm =~ \"inv\") { t_rec(\"$ru\", \"x\"); }\n"
+             "  switch ($var(a)) { case 1: t_count(); break; default: exit; }\n"
+             "  for ($var(i) in $(avp(x)[*])) { $var(n) += 1; }\n"
+             "  while ($var(i) < 3) $var(i) += 1;\n"
+             "  route(sub, 1);\n"
+             "}\n"
+             "route[sub] { return(-1, \"a\"); }\n"
+             "timer_route[t, 10] { drop; }\n");
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -1066,37 +981,37 @@ int main(void)
 {
     sb__script_extra_module = &test_mod;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_arithmetic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compound_assign, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concat, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compare, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_null, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_regex, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cidr, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_arith_brackets_and_logic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_division_by_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_constant_folding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_function_results, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_arguments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fixup_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_subroutes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_return_zero_and_exit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dynamic_route, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recursion_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_route_introspection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_if_else, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_while, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_max_while_loops, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_for_each, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_switch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_async_inline, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_assert, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_route_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_warnings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_all_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arithmetic, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_compound_assign, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_concat, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_compare, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_null, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_regex, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_cidr, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_arith_brackets_and_logic, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_division_by_zero, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_constant_folding, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_function_results, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_arguments, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_fixup_once, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_subroutes, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_return_zero_and_exit, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_dynamic_route, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_recursion_limit, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_route_introspection, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_if_else, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_while, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_max_while_loops, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_for_each, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_switch, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_async_inline, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_assert, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_other_route_types, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_errors, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_warnings, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_all_errors, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_reload, setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_dump, setup, sfx_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sb_script_worker_exit();

@@ -30,35 +30,21 @@ static int64_t vclock(void)
     return vnow;
 }
 
-static struct sb_script *script;
 static char dir[64];
+
+#include "fixture_script.h"
 
 static void start(const char *modparams)
 {
-    char text[4096];
-    snprintf(text, sizeof(text),
-             "loadmodule \"db_sqlite.so\"\nloadmodule \"usrloc.so\"\n"
-             "modparam(\"usrloc\", \"use_domain\", 1)\n%s\nroute { exit; }\n",
-             modparams ? modparams : "");
-    struct sb_diag d;
-    sb_diag_init(&d);
-    int rc = sb_script_load_text("t.cfg", text, strlen(text), &d, &script);
-    if (rc != 0 || d.n_errors) {
-        sb_diag_print(&d, stderr);
-        sb_diag_free(&d);
-        fail_msg("script did not load");
-    }
-    sb_diag_free(&d);
-    assert_int_equal(sb_modset_start(sb_script_modset(script)), 0);
+    sfx_loadf("loadmodule \"db_sqlite.so\"\nloadmodule \"usrloc.so\"\n"
+              "modparam(\"usrloc\", \"use_domain\", 1)\n%s\nroute { exit; }\n",
+              modparams ? modparams : "");
+    sfx_start();
 }
 
 static void stop(void)
 {
-    if (!script)
-        return;
-    sb_modset_stop(sb_script_modset(script));
-    sb_script_free(script);
-    script = NULL;
+    sfx_unload();
 }
 
 static int setup(void **state)
@@ -115,13 +101,6 @@ static unsigned count(const char *aor)
     return n;
 }
 
-static int64_t stat_of(const char *full)
-{
-    sb_stat_t id = sb_stat_find_full(sb_str_cstr(full));
-    assert_true(id != 0);
-    return sb_stat_get(id);
-}
-
 /* ---- events -------------------------------------------------------------------------------- */
 
 static int n_ev[4];
@@ -160,8 +139,8 @@ static void test_api_and_events(void **state)
     sb_ul_counts(loc(), &na, &nc);
     assert_int_equal(na, 2);
     assert_int_equal(nc, 3);
-    assert_int_equal(stat_of("usrloc:registered_users"), 2);
-    assert_int_equal(stat_of("usrloc:location-contacts"), 3);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 2);
+    assert_int_equal(sfx_stat("usrloc:location-contacts"), 3);
 
     /* update replaces every field */
     struct sb_ul_txn t;
@@ -202,14 +181,14 @@ static void test_api_and_events(void **state)
     assert_int_equal(sb_ul_remove(loc(), SB_STR("a@example.com"), SB_STR("sip:nope")), 0);
     assert_int_equal(sb_ul_remove(loc(), SB_STR("b@example.com"), SB_STR_NULL), 1);
     assert_int_equal(n_ev[SB_UL_EV_DELETE], 2);
-    assert_int_equal(stat_of("usrloc:registered_users"), 1);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 1);
     assert_int_equal(count("a@example.com"), 1);
 
     /* expiry: lazily on read, and the permanent contact never expires */
     vnow += 50;
     assert_int_equal(count("a@example.com"), 0);
     assert_int_equal(n_ev[SB_UL_EV_DELETE], 3);
-    assert_int_equal(stat_of("usrloc:registered_users"), 0);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 0);
 }
 
 static void test_timer_sweep(void **state)
@@ -224,13 +203,13 @@ static void test_timer_sweep(void **state)
         snprintf(uri, sizeof(uri), "sip:u%d@192.0.2.1", i);
         add(aor, uri, vnow + (i < 40 ? 10 : 1000), "c");
     }
-    assert_int_equal(stat_of("usrloc:registered_users"), 50);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 50);
     vnow += 11;
     /* nobody reads: the usrloc thread's sweep removes them within a couple of seconds */
-    for (int i = 0; i < 40 && stat_of("usrloc:registered_users") != 10; i++)
+    for (int i = 0; i < 40 && sfx_stat("usrloc:registered_users") != 10; i++)
         usleep(100 * 1000);
-    assert_int_equal(stat_of("usrloc:registered_users"), 10);
-    assert_int_equal(stat_of("usrloc:location-contacts"), 10);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 10);
+    assert_int_equal(sfx_stat("usrloc:location-contacts"), 10);
     assert_int_equal(n_ev[SB_UL_EV_DELETE], 40);
 }
 
@@ -307,7 +286,7 @@ static void test_concurrent_workers(void **state)
     for (int k = 0; k < 97; k++)
         expect += ((3000 - k + 96) / 97) % 2 ? 4 : 0;
     assert_int_equal(total, expect);
-    assert_int_equal(stat_of("usrloc:location-contacts"), total);
+    assert_int_equal(sfx_stat("usrloc:location-contacts"), total);
 }
 
 static void test_bad_preset(void **state)
@@ -411,13 +390,13 @@ static void test_write_through_and_restart(void **state)
     assert_int_equal(list->reg_id, 2);
     assert_int_equal(list->methods, 0x11);
     sb_arena_deinit(&a);
-    assert_int_equal(stat_of("usrloc:registered_users"), 2);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 2);
 
     /* expired rows are not loaded back */
     stop();
     vnow += 7200;
     start(mp);
-    assert_int_equal(stat_of("usrloc:registered_users"), 0);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 0);
 }
 
 static void test_write_back_defers(void **state)
@@ -475,7 +454,7 @@ static void test_outage_keeps_service_and_drains(void **state)
     /* and a restart finds them */
     stop();
     start(mp);
-    assert_int_equal(stat_of("usrloc:registered_users"), 20);
+    assert_int_equal(sfx_stat("usrloc:registered_users"), 20);
 }
 
 int main(void)
