@@ -21,6 +21,9 @@ static void usage(FILE *f)
             "  stats [group:|name|group:name...]  statistics (default: all)\n"
             "  version                        server version\n"
             "  uptime                         start time and uptime\n"
+            "  reload                         reload the routing script (reload_routes)\n"
+            "  ul dump                        every registered contact, as a table\n"
+            "  ul show [TABLE] AOR            the contacts of one AOR (TABLE: location)\n"
             "\n"
             "Database:\n"
             "  db init [URL]                  create the tables that are missing\n"
@@ -41,6 +44,9 @@ static void usage(FILE *f)
             "  -t, --timeout SECS  wait at most this long for an answer (default 10)\n"
             "  -d, --db URL        database URL\n"
             "\n"
+            "Management defaults may also come from ~/.sbctl.cfg, else /etc/switchboard/sbctl.cfg\n"
+            "(lines 'url = URL', 'fifo = PATH', 'reply_dir = DIR', 'timeout = SECS'); the\n"
+            "command line and the environment win over them.\n"
             "The database URL comes from -d, else $SB_DB_URL, else " SBCTL_DEFAULT_URL ".\n"
             "URLs: sqlite:///abs/path.db, sqlite://relative.db, "
             "postgres://user:pass@host:port/db\n");
@@ -104,9 +110,107 @@ static int take_option(struct sbctl *c, int argc, char **argv, int i)
     return 1;
 }
 
+/* ---- configuration file ---------------------------------------------------------------- */
+
+/* The file's values live as long as the process: main's struct points into them. */
+static struct {
+    char url[1024], fifo[1024], reply_dir[1024];
+    unsigned timeout_ms;
+} cfg;
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && strchr(" \t\r\n", s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Read "key = value" lines; '#' starts a comment line. Returns 0 when the file was read (or is
+ * absent: *found stays false), -1 after printing an error. */
+static int read_cfg(const char *path, bool *found)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    *found = true;
+    char line[1200];
+    unsigned ln = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        ln++;
+        char *l = trim(line);
+        if (!*l || *l == '#')
+            continue;
+        char *eq = strchr(l, '=');
+        if (!eq) {
+            fprintf(stderr, "sbctl: %s:%u: expected 'key = value'\n", path, ln);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *k = trim(l), *v = trim(eq + 1);
+        size_t vl = strlen(v);
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+            v[vl - 1] = '\0';
+            v++;
+        }
+        char *dst = !strcmp(k, "url")         ? cfg.url
+                    : !strcmp(k, "fifo")      ? cfg.fifo
+                    : !strcmp(k, "reply_dir") ? cfg.reply_dir
+                                              : NULL;
+        if (dst) {
+            snprintf(dst, sizeof(cfg.url), "%s", v);
+        } else if (!strcmp(k, "timeout")) {
+            char *end;
+            double secs = strtod(v, &end);
+            if (*end || !(secs > 0) || secs > 3600) {
+                fprintf(stderr, "sbctl: %s:%u: bad timeout '%s'\n", path, ln, v);
+                rc = -1;
+            }
+            cfg.timeout_ms = (unsigned)(secs * 1000);
+        } else {
+            fprintf(stderr, "sbctl: %s:%u: unknown key '%s'\n", path, ln, k);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* ~/.sbctl.cfg, else /etc/switchboard/sbctl.cfg: defaults under the environment. */
+static int apply_cfg(struct sbctl *c)
+{
+    bool found = false;
+    const char *home = getenv("HOME");
+    if (home && *home) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/.sbctl.cfg", home);
+        if (read_cfg(path, &found) != 0)
+            return -1;
+    }
+    if (!found && read_cfg("/etc/switchboard/sbctl.cfg", &found) != 0)
+        return -1;
+    if (!found)
+        return 0;
+    if (cfg.url[0])
+        c->mi_url = cfg.url;
+    /* a FIFO in the file means "use it", unless the file also names a URL */
+    if (cfg.fifo[0] && !cfg.url[0])
+        c->mi_fifo = cfg.fifo;
+    if (cfg.reply_dir[0])
+        c->mi_reply_dir = cfg.reply_dir;
+    if (cfg.timeout_ms)
+        c->timeout_ms = cfg.timeout_ms;
+    return 0;
+}
+
 static bool is_mi_word(const char *w)
 {
-    static const char *const words[] = {"mi", "ps", "stats", "version", "uptime", NULL};
+    static const char *const words[] = {"mi",     "ps",     "stats", "version",
+                                        "uptime", "reload", "ul",    NULL};
     for (unsigned i = 0; words[i]; i++)
         if (!strcmp(w, words[i]))
             return true;
@@ -116,15 +220,21 @@ static bool is_mi_word(const char *w)
 int main(int argc, char **argv)
 {
     struct sbctl c = {.url = getenv("SB_DB_URL"),
-                      .mi_url = getenv("SB_MI_URL"),
-                      .mi_reply_dir = getenv("SB_MI_REPLY_DIR"),
+                      .mi_url = SBCTL_DEFAULT_MI_URL,
                       .timeout_ms = SBCTL_DEFAULT_WAIT};
+    if (apply_cfg(&c) != 0)
+        return 2;
+    const char *env_url = getenv("SB_MI_URL"), *env_fifo = getenv("SB_MI_FIFO");
+    const char *env_dir = getenv("SB_MI_REPLY_DIR");
     /* an explicit URL in the environment wins over an environment FIFO */
-    if (!c.mi_url || !*c.mi_url) {
-        c.mi_url = SBCTL_DEFAULT_MI_URL;
-        const char *fifo = getenv("SB_MI_FIFO");
-        c.mi_fifo = fifo && *fifo ? fifo : NULL;
+    if (env_url && *env_url) {
+        c.mi_url = env_url;
+        c.mi_fifo = NULL;
+    } else if (env_fifo && *env_fifo) {
+        c.mi_fifo = env_fifo;
     }
+    if (env_dir && *env_dir)
+        c.mi_reply_dir = env_dir;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {

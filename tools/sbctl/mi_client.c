@@ -242,8 +242,13 @@ static int http_call(const struct sbctl *c, const char *req, char **reply, char 
     }
     uint64_t deadline = sb_now_ms() + c->timeout_ms;
     int fd = tcp_connect(&u, deadline, err, cap);
-    if (fd < 0)
+    if (fd < 0) {
+        /* the usual reason by far: say it first, keep the socket error for the rest */
+        char why[512];
+        snprintf(why, sizeof(why), "%s", err);
+        snprintf(err, cap, "switchboard is not running (no answer on %s): %s", c->mi_url, why);
         return SBCTL_EIO;
+    }
     char auth[800] = "";
     if (u.auth[0]) {
         char b64[700];
@@ -379,8 +384,11 @@ static int fifo_call(const struct sbctl *c, const char *req, char **reply, char 
     wfd = open(c->mi_fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat sb;
     if (wfd < 0) {
-        snprintf(err, cap, "%s: %s", c->mi_fifo,
-                 errno == ENXIO ? "no server is reading it" : strerror(errno));
+        if (errno == ENXIO || errno == ENOENT)
+            snprintf(err, cap, "switchboard is not running (%s %s)",
+                     errno == ENXIO ? "no reader on" : "no FIFO at", c->mi_fifo);
+        else
+            snprintf(err, cap, "%s: %s", c->mi_fifo, strerror(errno));
         goto out;
     }
     if (fstat(wfd, &sb) != 0 || !S_ISFIFO(sb.st_mode)) {

@@ -122,7 +122,7 @@ static int build_params(const char *cmd, int argc, char **argv, const char *jtex
     return *out ? 0 : 1;
 }
 
-static void print_json(const json_t *v, bool compact)
+void sbctl_print_json(const json_t *v, bool compact)
 {
     size_t flags = JSON_ENCODE_ANY | (compact ? JSON_COMPACT : JSON_INDENT(4));
     char *s = json_dumps(v, flags);
@@ -158,9 +158,7 @@ static void print_error(const json_t *err)
     }
 }
 
-/* Run <method>; on success *result gets the result (new reference). Returns the exit status:
- * 0, or 1 after printing the error. */
-static int call(struct sbctl *c, const char *method, json_t *params, json_t **result)
+int sbctl_mi_result(struct sbctl *c, const char *method, json_t *params, json_t **result)
 {
     *result = NULL;
     json_t *req = json_pack("{s:s, s:s, s:i}", "jsonrpc", "2.0", "method", method, "id", 1);
@@ -191,7 +189,7 @@ static int call(struct sbctl *c, const char *method, json_t *params, json_t **re
     int status = 1;
     if (json_is_object(err)) {
         if (c->json)
-            print_json(err, true);
+            sbctl_print_json(err, true);
         print_error(err);
     } else if (json_object_get(r, "result")) {
         *result = json_incref(json_object_get(r, "result"));
@@ -206,7 +204,7 @@ static int call(struct sbctl *c, const char *method, json_t *params, json_t **re
 
 /* ---- shortcuts ----------------------------------------------------------------------------- */
 
-static const char *field_text(json_t *v, char *buf, size_t cap)
+const char *sbctl_field_text(json_t *v, char *buf, size_t cap)
 {
     if (json_is_string(v))
         return json_string_value(v);
@@ -224,7 +222,7 @@ static int print_ps(json_t *res)
 {
     json_t *list = json_object_get(res, "Processes");
     if (!json_is_array(list)) {
-        print_json(res, false);
+        sbctl_print_json(res, false);
         return 0;
     }
     int wid = 2, wpid = 3;
@@ -233,18 +231,18 @@ static int print_ps(json_t *res)
     char a[64], b[64];
     json_array_foreach(list, i, p)
     {
-        int n = (int)strlen(field_text(json_object_get(p, "ID"), a, sizeof(a)));
+        int n = (int)strlen(sbctl_field_text(json_object_get(p, "ID"), a, sizeof(a)));
         wid = n > wid ? n : wid;
-        n = (int)strlen(field_text(json_object_get(p, "PID"), b, sizeof(b)));
+        n = (int)strlen(sbctl_field_text(json_object_get(p, "PID"), b, sizeof(b)));
         wpid = n > wpid ? n : wpid;
     }
     printf("%-*s  %-*s  %s\n", wid, "ID", wpid, "PID", "Type");
     json_array_foreach(list, i, p)
     {
         char t[256];
-        printf("%-*s  %-*s  %s\n", wid, field_text(json_object_get(p, "ID"), a, sizeof(a)), wpid,
-               field_text(json_object_get(p, "PID"), b, sizeof(b)),
-               field_text(json_object_get(p, "Type"), t, sizeof(t)));
+        printf("%-*s  %-*s  %s\n", wid, sbctl_field_text(json_object_get(p, "ID"), a, sizeof(a)),
+               wpid, sbctl_field_text(json_object_get(p, "PID"), b, sizeof(b)),
+               sbctl_field_text(json_object_get(p, "Type"), t, sizeof(t)));
     }
     return 0;
 }
@@ -253,7 +251,7 @@ static int print_ps(json_t *res)
 static void print_lines(json_t *res, const char *sep)
 {
     if (!json_is_object(res)) {
-        print_json(res, false);
+        sbctl_print_json(res, false);
         return;
     }
     const char *k;
@@ -261,7 +259,7 @@ static void print_lines(json_t *res, const char *sep)
     json_object_foreach(res, k, v)
     {
         char buf[4096];
-        printf("%s%s%s\n", k, sep, field_text(v, buf, sizeof(buf)));
+        printf("%s%s%s\n", k, sep, sbctl_field_text(v, buf, sizeof(buf)));
     }
 }
 
@@ -269,7 +267,13 @@ static int shortcut(struct sbctl *c, const char *word, int argc, char **argv)
 {
     json_t *params = NULL, *res;
     const char *method = word;
-    if (!strcmp(word, "stats")) {
+    if (!strcmp(word, "reload")) {
+        method = "reload_routes";
+        if (argc) {
+            fprintf(stderr, "sbctl: reload takes no arguments\n");
+            return 2;
+        }
+    } else if (!strcmp(word, "stats")) {
         method = "get_statistics";
         json_t *sel = json_array();
         for (int i = 0; i < argc; i++)
@@ -281,16 +285,18 @@ static int shortcut(struct sbctl *c, const char *word, int argc, char **argv)
         fprintf(stderr, "sbctl: %s takes no arguments\n", word);
         return 2;
     }
-    int rc = call(c, method, params, &res);
+    int rc = sbctl_mi_result(c, method, params, &res);
     json_decref(params);
     if (rc != 0)
         return rc;
     if (c->json)
-        print_json(res, true);
+        sbctl_print_json(res, true);
     else if (!strcmp(word, "ps"))
         print_ps(res);
     else if (!strcmp(word, "stats"))
         print_lines(res, " = ");
+    else if (!strcmp(word, "reload") && json_is_string(res))
+        printf("%s\n", json_string_value(res));
     else if (!strcmp(word, "version") && json_is_string(json_object_get(res, "Server")))
         printf("%s\n", json_string_value(json_object_get(res, "Server")));
     else
@@ -301,6 +307,8 @@ static int shortcut(struct sbctl *c, const char *word, int argc, char **argv)
 
 int sbctl_mi_cmd(struct sbctl *c, int argc, char **argv)
 {
+    if (!strcmp(argv[0], "ul"))
+        return sbctl_ul(c, argc - 1, argv + 1);
     if (strcmp(argv[0], "mi") != 0)
         return shortcut(c, argv[0], argc - 1, argv + 1);
     const char *jtext = NULL;
@@ -323,9 +331,9 @@ int sbctl_mi_cmd(struct sbctl *c, int argc, char **argv)
     rc = build_params(rest[0], n - 1, rest + 1, jtext, &params);
     if (rc != 0)
         goto out;
-    rc = call(c, rest[0], params, &res);
+    rc = sbctl_mi_result(c, rest[0], params, &res);
     if (rc == 0)
-        print_json(res, c->json);
+        sbctl_print_json(res, c->json);
 out:
     json_decref(params);
     json_decref(res);

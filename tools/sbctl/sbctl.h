@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "sb/db.h"
 
 #define SBCTL_DEFAULT_URL    "sqlite://./run/switchboard.db"
@@ -37,6 +39,16 @@ int sbctl_db(struct sbctl *c, int argc, char **argv);
 int sbctl_user(struct sbctl *c, int argc, char **argv);
 /* mi CMD [args], ps, stats, version, uptime: argv[0] is the command word. */
 int sbctl_mi_cmd(struct sbctl *c, int argc, char **argv);
+
+/* Run the management command <method>; on success *result gets the result (new reference).
+ * Returns the exit status: 0, or 1 after printing the error. */
+int sbctl_mi_result(struct sbctl *c, const char *method, json_t *params, json_t **result);
+/* ul dump, ul show [TABLE] AOR: argv[0] is the sub-command. */
+int sbctl_ul(struct sbctl *c, int argc, char **argv);
+/* A scalar as text (strings as they are, numbers in decimal, the rest as compact JSON). */
+const char *sbctl_field_text(json_t *v, char *buf, size_t cap);
+/* <v> as JSON on stdout: one line when <compact>, else indented. */
+void sbctl_print_json(const json_t *v, bool compact);
 
 /* Send one JSON-RPC request text over c's transport. *reply gets the reply text (malloc'd) or
  * NULL when the server answered nothing (a notification). Errors are printed; returns 0 or < 0. */
