@@ -5,7 +5,7 @@ CONFIG ?= etc/switchboard.cfg
 FUZZ_SECONDS ?= 30
 CMAKE_GEN = cmake -S . -Wno-dev
 
-.PHONY: all build test run fuzz bench format lint deps clean
+.PHONY: all build test tsan run fuzz bench format lint deps clean
 
 all: build
 
@@ -21,6 +21,13 @@ test: deps
 	@$(CMAKE_GEN) -B build-test -DCMAKE_BUILD_TYPE=Debug -DSB_SANITIZE=ON >/dev/null
 	@cmake --build build-test -j $(JOBS)
 	@tests/run.sh build-test
+
+# ThreadSanitizer over the threaded unit tests and an e2e subset with 2 workers (tests/tsan.sh);
+# not part of `make test`: it roughly doubles the run time.
+tsan: deps
+	@$(CMAKE_GEN) -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSB_TSAN=ON >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@tests/tsan.sh build-tsan
 
 # The server in the foreground, logging to stderr. The database named by the config's usrloc
 # db_url gets its missing tables first (run/ is created for the default SQLite file).
@@ -50,4 +57,4 @@ lint:
 	@scripts/lint.sh
 
 clean:
-	rm -rf build build-test build-fuzz
+	rm -rf build build-test build-fuzz build-tsan

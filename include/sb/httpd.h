@@ -42,6 +42,10 @@ int sb_httpd_register(const char *method, const char *prefix, sb_httpd_handler h
 /* Serve one request through the table: 404 when no prefix matches, 405 when only the method
  * differs. Any thread. */
 void sb_httpd_dispatch(const struct sb_http_req *req, struct sb_http_resp *resp);
+/* Remove the handler registered for exactly <method> and <prefix>; when it returns, no thread is
+ * running it any more (a module calls this in destroy before freeing what its handler reads).
+ * Not from inside a handler. Returns 0 or SB_ENOENT. */
+int sb_httpd_unregister(const char *method, const char *prefix);
 /* Forget every handler (shutdown, tests). */
 void sb_httpd_reset(void);
 

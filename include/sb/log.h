@@ -17,13 +17,20 @@ enum sb_log_level {
     SB_LOG_DEBUG = 4,
 };
 
-extern int sb_log_level; /* messages above this level are dropped; default SB_LOG_NOTICE */
+/* Messages above this level are dropped; default SB_LOG_NOTICE. The management interface changes
+ * it while workers log: access it with relaxed atomics (sb_log_enabled()). */
+extern int sb_log_level;
+
+static inline int sb_log_enabled(int level)
+{
+    return level <= __atomic_load_n(&sb_log_level, __ATOMIC_RELAXED);
+}
 
 void sb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define SB_LOG(lvl, ...)                                                                           \
     do {                                                                                           \
-        if ((lvl) <= sb_log_level)                                                                 \
+        if (sb_log_enabled(lvl))                                                                   \
             sb_log((lvl), __VA_ARGS__);                                                            \
     } while (0)
 #define SB_ERR(...)    SB_LOG(SB_LOG_ERR, __VA_ARGS__)

@@ -10,6 +10,7 @@ Environment:
   SB_BINARY          server binary (default <repo>/build-test/switchboard, then build/switchboard)
   SB_E2E_ARTIFACTS   where failed tests' files go (default <dir of SB_BINARY>/e2e-artifacts)
   SB_E2E_PCAP=0      do not capture packets
+  SB_E2E_WORKERS     run every server with this many worker threads (-w); default: its config
 """
 import os
 import re
@@ -372,6 +373,8 @@ class Server:
 
     def argv(self):
         argv = [str(BINARY), "-F", "-E", "-f", str(self.cfg)]
+        if os.environ.get("SB_E2E_WORKERS"):
+            argv += ["-w", os.environ["SB_E2E_WORKERS"]]
         if "--no-supervisor" in binary_help():
             argv.append("--no-supervisor")
         return argv

@@ -501,6 +501,15 @@ static void test_httpd_table(void **state)
     expect("GET", "/mi", 405, NULL);
     expect("GET", "/min", 404, NULL);
     expect("GET", "/", 404, NULL);
+    /* unregistering takes the exact method and prefix; the others stay in place */
+    assert_int_equal(sb_httpd_unregister("POST", "/mi/special"), SB_ENOENT);
+    assert_int_equal(sb_httpd_unregister("GET", "/metrics/"), 0);
+    assert_int_equal(sb_httpd_unregister("GET", "/metrics"), SB_ENOENT);
+    expect("GET", "/metrics", 404, NULL);
+    expect("GET", "/mi/special/x", 200, "special");
+    expect("POST", "/mi", 200, "mi");
+    assert_int_equal(sb_httpd_register("GET", "/metrics", h_tag, "back"), 0);
+    expect("GET", "/metrics", 200, "back");
     sb_httpd_reset();
     expect("POST", "/mi", 404, NULL);
 }

@@ -57,7 +57,6 @@ static void workers_start(void)
         assert_int_equal(pthread_create(&fws[i].th, NULL, fw_main, &fws[i]), 0);
     }
     pthread_barrier_wait(&started);
-    pthread_barrier_destroy(&started);
     sb_rt.workers = workers;
     sb_rt.n_workers = NW;
 }
@@ -76,6 +75,8 @@ static void workers_stop(void)
         sb_loop_free(workers[i].loop);
         workers[i].loop = NULL;
     }
+    /* only now: a worker may still be inside pthread_barrier_wait() after the main thread left */
+    pthread_barrier_destroy(&started);
     sb_rt.n_workers = 0;
     sb_rt.workers = NULL;
 }

@@ -109,7 +109,8 @@ static char last_uri[128];
 static void on_event(int ev, struct sb_ul_domain *d, sb_str aor, const struct sb_ul_contact *c)
 {
     (void)d, (void)aor;
-    n_ev[ev]++;
+    /* the usrloc thread's sweep calls this while the test thread polls the counts */
+    __atomic_fetch_add(&n_ev[ev], 1, __ATOMIC_RELEASE);
     snprintf(last_uri, sizeof(last_uri), "%.*s", SB_STR_ARG(c->uri));
 }
 
@@ -206,11 +207,13 @@ static void test_timer_sweep(void **state)
     assert_int_equal(sfx_stat("usrloc:registered_users"), 50);
     vnow += 11;
     /* nobody reads: the usrloc thread's sweep removes them within a couple of seconds */
-    for (int i = 0; i < 40 && sfx_stat("usrloc:registered_users") != 10; i++)
+    for (int i = 0; i < 40 && (sfx_stat("usrloc:registered_users") != 10 ||
+                               __atomic_load_n(&n_ev[SB_UL_EV_DELETE], __ATOMIC_ACQUIRE) != 40);
+         i++)
         usleep(100 * 1000);
     assert_int_equal(sfx_stat("usrloc:registered_users"), 10);
     assert_int_equal(sfx_stat("usrloc:location-contacts"), 10);
-    assert_int_equal(n_ev[SB_UL_EV_DELETE], 40);
+    assert_int_equal(__atomic_load_n(&n_ev[SB_UL_EV_DELETE], __ATOMIC_ACQUIRE), 40);
 }
 
 /* A hook that itself edits the table (as an event_route calling remove() does). */

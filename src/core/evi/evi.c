@@ -230,12 +230,14 @@ static bool post_to_worker(sb_evi_id id, const struct sb_evi_params *p)
     if (!nw || !sb_rt.workers || atomic_load(&sb_rt.stopping))
         return false;
     struct sb_worker *w = &sb_rt.workers[atomic_fetch_add(&next_worker, 1) % nw];
-    if (!w->loop)
+    /* raised from non-worker threads too: the worker publishes its loop with a release store */
+    struct sb_loop *l = __atomic_load_n(&w->loop, __ATOMIC_ACQUIRE);
+    if (!l)
         return false;
     struct job *j = job_new(id, p);
     if (!j)
         return false;
-    if (sb_loop_post(w->loop, job_run, free, j) != 0) {
+    if (sb_loop_post(l, job_run, free, j) != 0) {
         free(j);
         return false;
     }

@@ -18,7 +18,8 @@ struct handler {
 };
 
 /* Mostly written before the server starts, but a module that depends on httpd registers after
- * httpd's init has started serving: readers and writers take <table_lock>. */
+ * httpd's init has started serving: readers and writers take <table_lock>. A handler runs under
+ * the read lock, so that sb_httpd_unregister() (write lock) waits for the calls in flight. */
 static struct handler table[SB_HTTPD_MAX_HANDLERS];
 static unsigned n_handlers;
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -99,19 +100,42 @@ void sb_httpd_dispatch(const struct sb_http_req *req, struct sb_http_resp *resp)
         if (!best || e->prefix_len > best->prefix_len)
             best = e;
     }
-    sb_httpd_handler fn = best ? best->fn : NULL;
-    void *arg = best ? best->arg : NULL;
-    pthread_rwlock_unlock(&table_lock);
-    if (fn) {
-        fn(req, resp, arg);
+    if (best) {
+        best->fn(req, resp, best->arg);
+        pthread_rwlock_unlock(&table_lock);
         if (!resp->status)
             resp->status = 200;
         return;
     }
+    pthread_rwlock_unlock(&table_lock);
     if (path_known)
         plain(resp, 405, "Method Not Allowed\n");
     else
         plain(resp, 404, "Not Found\n");
+}
+
+int sb_httpd_unregister(const char *method, const char *prefix)
+{
+    if (!prefix)
+        return SB_EINVAL;
+    size_t len = strlen(prefix);
+    while (len > 1 && prefix[len - 1] == '/')
+        len--;
+    int rc = SB_ENOENT;
+    pthread_rwlock_wrlock(&table_lock);
+    for (unsigned i = 0; i < n_handlers; i++) {
+        struct handler *e = &table[i];
+        if (!same(e->method, method) || e->prefix_len != len || strncmp(e->prefix, prefix, len))
+            continue;
+        free(e->prefix);
+        free(e->method);
+        memmove(e, e + 1, (n_handlers - i - 1) * sizeof(*e));
+        memset(&table[--n_handlers], 0, sizeof(*e));
+        rc = 0;
+        break;
+    }
+    pthread_rwlock_unlock(&table_lock);
+    return rc;
 }
 
 void sb_httpd_reset(void)

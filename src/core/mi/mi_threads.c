@@ -88,7 +88,9 @@ int sb_mi_on_workers(void (*fn)(unsigned worker, void *arg), void *arg, unsigned
     /* a stopping server frees its loops: post nothing then */
     unsigned n = atomic_load(&sb_rt.stopping) ? 0 : sb_rt.n_workers;
     for (unsigned i = 0; i < n; i++) {
-        struct sb_loop *l = sb_rt.workers ? sb_rt.workers[i].loop : NULL;
+        /* published by the worker itself once created (release in worker_start) */
+        struct sb_loop *l =
+            sb_rt.workers ? __atomic_load_n(&sb_rt.workers[i].loop, __ATOMIC_ACQUIRE) : NULL;
         struct job *j = l ? malloc(sizeof(*j)) : NULL;
         if (!j)
             continue;

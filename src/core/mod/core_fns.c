@@ -91,7 +91,7 @@ static sb_res w_xlog(struct sb_sctx *ctx, const struct sb_arg *a)
     if (log_args(ctx, a, SB_LOG_ERR, &level, &text) != 0)
         return sb_res_error(SB_ENOMEM);
     const struct sb_core_cfg *cfg = ctx->script ? sb_script_core(ctx->script) : NULL;
-    int threshold = cfg ? cfg->xlog_level : sb_log_level;
+    int threshold = cfg ? cfg->xlog_level : __atomic_load_n(&sb_log_level, __ATOMIC_RELAXED);
     if (level <= threshold)
         emit(level, text);
     return sb_res_true();
@@ -103,7 +103,7 @@ static sb_res w_log(struct sb_sctx *ctx, const struct sb_arg *a)
     int level;
     if (log_args(ctx, a, SB_LOG_ERR, &level, &text) != 0)
         return sb_res_error(SB_ENOMEM);
-    if (level <= sb_log_level)
+    if (sb_log_enabled(level))
         emit(level, text);
     return sb_res_true();
 }

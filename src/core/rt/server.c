@@ -161,8 +161,11 @@ static bool wait_go(void)
 static int worker_start(struct sb_worker *w, struct wstate *ws)
 {
     int rc;
-    if (!(w->loop = sb_loop_new()))
+    struct sb_loop *loop = sb_loop_new();
+    if (!loop)
         return SB_ENOMEM;
+    /* management threads post to this loop while the worker is still starting (sb_mi_on_workers) */
+    __atomic_store_n(&w->loop, loop, __ATOMIC_RELEASE);
     sb_worker_adopt_script(w);
     if (!(ws->avps = sb_avps_new()))
         return SB_ENOMEM;
@@ -211,15 +214,13 @@ static void *worker_main(void *arg)
     sb_modset_stop_worker(srv.mods, w->id);
     sb_dns_worker_exit(w);
     sb_tp_worker_exit(w);
-    sb_fwd_worker_exit(w);
     sb_script_worker_exit();
     sb_pv_worker_exit();
     sb_stats_worker_exit();
     sb_avps_free(ws.avps);
     sb_arena_deinit(&ws.scratch);
-    if (w->loop)
-        sb_loop_free(w->loop);
-    w->loop = NULL;
+    /* the loop and the forwarding state (its counters) stay until sb_server_run() has stopped the
+     * modules: a management thread may still post to the loop or sum the counters */
     sb_worker_self = NULL;
     return NULL;
 }
@@ -393,12 +394,8 @@ int sb_server_run(struct sb_script *script, const struct sb_server_opts *o)
     }
     tp_up = true;
     sb_tp_set_receiver(sb_receive);
-    if ((rc = sb_modset_start(srv.mods)) != 0) {
-        SB_ERR("module initialisation failed (%d)", rc);
-        goto out;
-    }
-    mods_up = true;
-
+    /* The worker table and the statistics slots exist before any module starts a thread (httpd,
+     * mi_fifo, usrloc, event senders): those read both without a lock. */
     unsigned n = o->n_workers ? o->n_workers : 1;
     if (n > SB_MAX_WORKERS)
         n = SB_MAX_WORKERS;
@@ -420,6 +417,11 @@ int sb_server_run(struct sb_script *script, const struct sb_server_opts *o)
         SB_ERR("out of memory for statistics");
         goto out;
     }
+    if ((rc = sb_modset_start(srv.mods)) != 0) {
+        SB_ERR("module initialisation failed (%d)", rc);
+        goto out;
+    }
+    mods_up = true;
 
     started = start_workers(n);
     if (srv.start_err) {
@@ -446,6 +448,13 @@ out:
         pthread_join(srv.threads[i], NULL);
     if (mods_up)
         sb_modset_stop(srv.mods);
+    for (unsigned i = 0; sb_rt.workers && i < sb_rt.n_workers; i++) {
+        struct sb_worker *w = &sb_rt.workers[i];
+        sb_fwd_worker_exit(w);
+        if (w->loop)
+            sb_loop_free(w->loop);
+        w->loop = NULL;
+    }
     if (tp_up)
         sb_tp_destroy();
     if (dns_up)

@@ -24,7 +24,7 @@ static void rt_error(const char *file, uint32_t line, const char *fmt, ...)
 
 static void rt_error(const char *file, uint32_t line, const char *fmt, ...)
 {
-    if (SB_LOG_ERR > sb_log_level)
+    if (!sb_log_enabled(SB_LOG_ERR))
         return;
     char msg[256];
     va_list ap;

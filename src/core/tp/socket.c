@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The socket table: listeners resolved once at start, advertised addresses, socket choice for
  * sending, "is this address ours", and the per-worker transport lifecycle. */
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -293,8 +294,19 @@ int sb_tp_init(const struct sb_core_cfg *cfg)
     return 0;
 }
 
+/* Workers' transport state after sb_tp_worker_exit, freed by sb_tp_destroy. */
+static pthread_mutex_t retired_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tp_worker *retired;
+
 void sb_tp_destroy(void)
 {
+    pthread_mutex_lock(&retired_mu);
+    while (retired) {
+        struct tp_worker *next = retired->retired_next;
+        free(retired);
+        retired = next;
+    }
+    pthread_mutex_unlock(&retired_mu);
     free(sb__tp.socks);
     sb__tp.socks = NULL;
     sb__tp.n_socks = 0;
@@ -381,7 +393,7 @@ void sb_tp_stats(struct sb_tp_stats *out)
 {
     *out = (struct sb_tp_stats){0};
     for (unsigned i = 0; sb_rt.workers && i < sb_rt.n_workers; i++) {
-        const struct tp_worker *tw = sb_rt.workers[i].tp;
+        const struct tp_worker *tw = __atomic_load_n(&sb_rt.workers[i].tp, __ATOMIC_ACQUIRE);
         if (!tw)
             continue;
 #define SUM(f) out->f += atomic_load_explicit(&tw->stats.f, memory_order_relaxed)
@@ -412,7 +424,7 @@ int sb_tp_worker_start(struct sb_worker *w)
     unsigned n = sb__tp.n_socks ? sb__tp.n_socks : 1;
     tw->udp = calloc(n, sizeof(*tw->udp));
     tw->lsn = calloc(n, sizeof(*tw->lsn));
-    w->tp = tw;
+    __atomic_store_n(&w->tp, tw, __ATOMIC_RELEASE);
     if (!tw->udp || !tw->lsn) {
         sb_tp_worker_exit(w);
         return SB_ENOMEM;
@@ -450,6 +462,16 @@ void sb_tp_worker_exit(struct sb_worker *w)
     free(tw->mm_buf);
     free(tw->udp);
     free(tw->lsn);
-    free(tw);
-    w->tp = NULL;
+    tw->mm = NULL;
+    tw->mm_iov = NULL;
+    tw->mm_addr = NULL;
+    tw->mm_buf = NULL;
+    tw->udp = tw->lsn = NULL;
+    /* sb_tp_stats may be summing this worker's counters on a management thread: the struct is
+     * retired, not freed, until sb_tp_destroy (after the management threads have stopped) */
+    __atomic_store_n(&w->tp, NULL, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&retired_mu);
+    tw->retired_next = retired;
+    retired = tw;
+    pthread_mutex_unlock(&retired_mu);
 }

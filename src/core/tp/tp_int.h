@@ -99,6 +99,7 @@ struct tp_worker {
     struct sockaddr_storage *mm_addr;
     char *mm_buf;
     struct tp_stats stats;
+    struct tp_worker *retired_next; /* after sb_tp_worker_exit: see sb_tp_destroy */
 };
 
 #define TP_IDX_BUCKETS 4096u

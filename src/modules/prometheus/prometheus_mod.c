@@ -303,6 +303,10 @@ static int prom_init(void)
 
 static void prom_destroy(void)
 {
+    /* httpd outlives this module and may be serving /metrics right now */
+    if (path[0])
+        sb_httpd_unregister("GET", path);
+    path[0] = '\0';
     for (unsigned i = 0; i < sel.n; i++)
         free(sel.items[i]);
     sel.n = 0;
