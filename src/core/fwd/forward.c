@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fwd/fwd_int.h"
+#include "sb/core_cfg.h"
 #include "sb/dns.h"
 #include "sb/hdr.h"
 #include "sb/log.h"
@@ -362,14 +363,21 @@ static bool via_is_ours(const struct sb_via *v)
 
 int sb_forward_reply(struct sb_msg *reply, const struct sb_rcv *rcv)
 {
-    (void)rcv;
     struct sb_hdr *h = sb_msg_hdr_first(reply, SB_HDR_VIA);
     const struct sb_via *v = sb_msg_via1(reply);
     if (!h || !v || sb_msg_is_request(reply))
         return SB_EPARSE;
-    /* RFC3261-16.7 step 3 / 18.1.2: a reply whose top Via is not ours is not for us */
+    /* RFC3261-16.7 step 3 / 18.1.2: a reply whose top Via is not ours is not for us. OpenSIPS
+     * checks this only with check_via; here it always holds, and check_via makes the drop an
+     * error in the log, as there. */
     if (!via_is_ours(v)) {
-        SB_DEBUG("fwd: reply with a top Via that is not ours dropped");
+        const struct sb_core_cfg *cfg = sb__fwd_cfg();
+        if (cfg && cfg->check_via && sb__fwd_warn_ok())
+            SB_ERR("fwd: reply from %s:%u dropped: top Via " SB_STR_FMT ":%u is not ours",
+                   rcv ? rcv->src_ip : "?", rcv ? (unsigned)rcv->peer.src_port : 0u,
+                   SB_STR_ARG(v->host), (unsigned)v->port_no);
+        else
+            SB_DEBUG("fwd: reply with a top Via that is not ours dropped");
         return SB_EINVAL;
     }
     const struct sb_via *v2 = sb_msg_via2(reply);

@@ -185,7 +185,9 @@ static bool move_to_owner(struct sb_msg *m, const struct sb_rcv *rcv, struct sb_
                           uint32_t len)
 {
     struct sb_worker *self = sb_worker_self;
-    if (!self || sb_rt.n_workers < 2 || !sb_rt.workers)
+    /* Only a transaction layer keeps per-worker state a reply must find; without one, a move
+     * would cost a copy and a cross-thread wakeup per reply for nothing. */
+    if (!self || !sb_fwd_reply_hook || sb_rt.n_workers < 2 || !sb_rt.workers)
         return false;
     const struct sb_via *v = sb_msg_via1(m);
     int wid = v ? sb_branch_worker(v->branch) : -1;
@@ -401,6 +403,7 @@ static void on_request(struct sb__fwd_state *st, const struct sb_script *s,
         return;
     if (sb__fwd_via_fix(m, rcv, false) < 0)
         SB_DEBUG("cannot record received/rport on the top Via");
+    (void)sb__fwd_accept_alias(m, rcv);
 
     const struct sb_uri *ru = sb_msg_ruri(m);
     if (!scheme_ok(ru)) {

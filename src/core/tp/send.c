@@ -16,6 +16,7 @@ struct xsend {
     uint32_t conn_id;
     uint8_t proto;
     unsigned sock_id;
+    bool no_new_conn;
     struct sb_addr to;
     size_t len;
     char data[];
@@ -23,7 +24,7 @@ struct xsend {
 
 static int stream_send(struct tp_worker *tw, uint8_t proto, const struct sb_socket *s,
                        uint32_t conn_id, const struct sb_addr *to, const struct iovec *iov,
-                       int n_iov, bool may_forward);
+                       int n_iov, bool may_forward, bool no_new_conn);
 
 static void xsend_run(void *arg)
 {
@@ -32,14 +33,14 @@ static void xsend_run(void *arg)
     const struct sb_socket *s = sb_tp_socket(x->sock_id);
     if (tw && s) {
         struct iovec iov = {.iov_base = x->data, .iov_len = x->len};
-        if (stream_send(tw, x->proto, s, x->conn_id, &x->to, &iov, 1, false) != 0)
+        if (stream_send(tw, x->proto, s, x->conn_id, &x->to, &iov, 1, false, x->no_new_conn) != 0)
             TP_STAT_ADD(tw, snd_errors, 1);
     }
     free(x);
 }
 
 static int forward(unsigned owner, uint32_t conn_id, uint8_t proto, const struct sb_socket *s,
-                   const struct sb_addr *to, const struct iovec *iov, int n_iov)
+                   const struct sb_addr *to, const struct iovec *iov, int n_iov, bool no_new_conn)
 {
     /* called under the index lock: the owner still has this conn, so its loop lives */
     if (owner >= sb_rt.n_workers || !sb_rt.workers[owner].loop)
@@ -54,6 +55,7 @@ static int forward(unsigned owner, uint32_t conn_id, uint8_t proto, const struct
                         .conn_id = conn_id,
                         .proto = proto,
                         .sock_id = s->id,
+                        .no_new_conn = no_new_conn,
                         .to = *to,
                         .len = total};
     size_t at = 0;
@@ -69,18 +71,20 @@ static int forward(unsigned owner, uint32_t conn_id, uint8_t proto, const struct
 
 static int stream_send(struct tp_worker *tw, uint8_t proto, const struct sb_socket *s,
                        uint32_t conn_id, const struct sb_addr *to, const struct iovec *iov,
-                       int n_iov, bool may_forward)
+                       int n_iov, bool may_forward, bool no_new_conn)
 {
     unsigned owner;
     uint32_t fid;
     sb__tp_idx_lock();
     struct tp_conn *c = sb__tp_idx_find_locked(tw, conn_id, proto, to, &owner, &fid);
     if (!c && owner != UINT_MAX && may_forward) {
-        int rc = forward(owner, fid, proto, s, to, iov, n_iov);
+        int rc = forward(owner, fid, proto, s, to, iov, n_iov, no_new_conn);
         sb__tp_idx_unlock();
         return rc;
     }
     sb__tp_idx_unlock();
+    if (!c && no_new_conn)
+        return SB_ENOENT;
     if (!c) {
         /* the connection is gone (or its owner handed the bytes back): open one from here */
         c = sb__tp_conn_connect(tw, s, to);
@@ -111,7 +115,9 @@ int sb_tp_send(struct sb_dest *d, const struct iovec *iov, int n_iov)
         return send_hook(d, iov, n_iov);
     switch (proto) {
     case SB_PROTO_UDP: return sb__tp_udp_send(tw, d->sock, &d->to, iov, n_iov);
-    case SB_PROTO_TCP: return stream_send(tw, proto, d->sock, d->conn_id, &d->to, iov, n_iov, true);
+    case SB_PROTO_TCP:
+        return stream_send(tw, proto, d->sock, d->conn_id, &d->to, iov, n_iov, true,
+                           d->no_new_conn);
     default: return SB_EINVAL;
     }
 }
