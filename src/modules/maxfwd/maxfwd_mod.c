@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* maxfwd: adds or decrements Max-Forwards from the script (RFC 3261 §16.6 step 3) so that the
  * script can answer 483 itself; the forwarding code then leaves the header alone. */
-#include <stdio.h>
+#include <string.h>
+
+#include "sb/base.h"
 
 #include "sb/log.h"
 #include "sb/mod-t.h"
@@ -97,7 +99,10 @@ static sb_res w_process(struct sb_sctx *ctx, const struct sb_arg *args)
     if (rc == SB_ENOENT) {
         if (max > conf.max_limit)
             max = conf.max_limit;
-        sb_str line = sb_msg_printf(m, "Max-Forwards: %d", (int)max);
+        char tmp[sizeof("Max-Forwards: ") + 20];
+        memcpy(tmp, "Max-Forwards: ", 14);
+        size_t n = 14 + sb_u64_to_dec((uint64_t)max, tmp + 14);
+        sb_str line = sb_msg_strdup(m, (sb_str){tmp, n});
         if (!line.p || sb_msg_hdr_append(m, line) != 0)
             return sb_res_code(-2);
         remember(ctx, (uint32_t)max);
@@ -112,7 +117,9 @@ static sb_res w_process(struct sb_sctx *ctx, const struct sb_arg *args)
     val--;
     if (val > (uint32_t)conf.max_limit)
         val = (uint32_t)conf.max_limit;
-    sb_str text = sb_msg_printf(m, "%u", (unsigned)val);
+    /* no printf per request: the value is at most three digits */
+    char digits[20];
+    sb_str text = sb_msg_strdup(m, (sb_str){digits, sb_u64_to_dec(val, digits)});
     if (!text.p || sb_msg_lump_replace(m, h->value, text) != 0)
         return sb_res_code(-2);
     remember(ctx, val);
