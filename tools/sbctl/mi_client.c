@@ -354,7 +354,7 @@ static int make_reply_fifo(const struct sbctl *c, char *name, size_t cap, char *
             return 0;
         }
         if (errno != EEXIST) {
-            snprintf(err, ecap, "cannot create %s: %s", reply_path, strerror(errno));
+            snprintf(err, ecap, "cannot create %.200s: %s", reply_path, strerror(errno));
             break;
         }
     }
@@ -378,7 +378,7 @@ static int fifo_call(const struct sbctl *c, const char *req, char **reply, char 
     /* opened before the request goes out, so that the server's open never finds no reader */
     int rfd = open(reply_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (rfd < 0) {
-        snprintf(err, cap, "cannot open %s: %s", reply_path, strerror(errno));
+        snprintf(err, cap, "cannot open %.200s: %s", reply_path, strerror(errno));
         goto out;
     }
     wfd = open(c->mi_fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -427,7 +427,7 @@ static int fifo_call(const struct sbctl *c, const char *req, char **reply, char 
             break; /* the writer closed */
         if (r < 0 && errno != EAGAIN && errno != EINTR) {
             rc = SBCTL_EIO;
-            snprintf(err, cap, "reading %s: %s", reply_path, strerror(errno));
+            snprintf(err, cap, "reading %.200s: %s", reply_path, strerror(errno));
             goto out;
         }
         /* r == 0 without data: no writer yet (Linux raises no POLLHUP before one came) */
