@@ -8,12 +8,12 @@
 struct sb_arena_chunk;
 
 struct sb_arena {
-    char *cur;                    /* next free byte in the current chunk */
-    char *end;                    /* end of the current chunk */
+    char *cur;                     /* next free byte in the current chunk */
+    char *end;                     /* end of the current chunk */
     struct sb_arena_chunk *chunks; /* heap chunks, newest first */
-    size_t total;                 /* bytes taken from the heap so far */
-    size_t cap;                   /* maximum heap bytes (0 = unlimited) */
-    char *first;                  /* caller-provided first block (may be NULL) */
+    size_t total;                  /* bytes taken from the heap so far */
+    size_t cap;                    /* maximum heap bytes (0 = unlimited) */
+    char *first;                   /* caller-provided first block (may be NULL) */
     size_t first_len;
 };
 

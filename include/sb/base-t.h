@@ -20,10 +20,10 @@ typedef struct {
     uint32_t len;
 } sb_span;
 
-#define SB_STR(lit)    ((sb_str){(lit), sizeof(lit) - 1})
-#define SB_STR_NULL    ((sb_str){NULL, 0})
-#define SB_STR_FMT     "%.*s"
-#define SB_STR_ARG(s)  (int)(s).len, (s).p
+#define SB_STR(lit)     ((sb_str){(lit), sizeof(lit) - 1})
+#define SB_STR_NULL     ((sb_str){NULL, 0})
+#define SB_STR_FMT      "%.*s"
+#define SB_STR_ARG(s)   (int)(s).len, (s).p
 #define SB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Error codes: functions return 0 or one of these (negative). */

@@ -27,8 +27,8 @@ void sb__bug(const char *file, int line, const char *cond);
 enum {
     SB_CC_ALPHA = 1 << 0,
     SB_CC_DIGIT = 1 << 1,
-    SB_CC_TOKEN = 1 << 2,      /* token chars: alphanum / "-.!%*_+`'~" */
-    SB_CC_WS = 1 << 3,         /* SP / HTAB */
+    SB_CC_TOKEN = 1 << 2, /* token chars: alphanum / "-.!%*_+`'~" */
+    SB_CC_WS = 1 << 3,    /* SP / HTAB */
     SB_CC_HEX = 1 << 4,
     SB_CC_UNRESERVED = 1 << 5, /* alphanum / mark */
     SB_CC_WORD = 1 << 6,       /* word chars (Call-ID): token + "()<>:\\\"/[]?{}" */

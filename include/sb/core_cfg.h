@@ -10,18 +10,18 @@
 /* A listener from socket= / listen= / -l: proto:host[:port] [as host[:port]]. */
 struct sb_listen {
     struct sb_listen *next;
-    uint8_t proto;      /* enum sb_proto (SB_PROTO_UDP ...) */
-    uint16_t port;      /* 0: the protocol's default (5060, 5061 for TLS/WSS) */
-    const char *host;   /* address, interface name or "*"; IPv6 without brackets */
+    uint8_t proto;        /* enum sb_proto (SB_PROTO_UDP ...) */
+    uint16_t port;        /* 0: the protocol's default (5060, 5061 for TLS/WSS) */
+    const char *host;     /* address, interface name or "*"; IPv6 without brackets */
     const char *adv_host; /* "as" address, NULL when none */
     uint16_t adv_port;
-    const char *text;   /* as written, for logs */
+    const char *text; /* as written, for logs */
 };
 
 struct sb_core_cfg {
-    int log_level;          /* -3..4, default 2 (notice) */
+    int log_level; /* -3..4, default 2 (notice) */
     int xlog_level;
-    int udp_workers;        /* "children" is an alias; default: number of cores (0 here) */
+    int udp_workers; /* "children" is an alias; default: number of cores (0 here) */
     int tcp_workers;
     int timer_workers;
     bool stderror_enabled;
@@ -37,21 +37,21 @@ struct sb_core_cfg {
     const char **aliases;
     unsigned n_aliases;
     bool auto_aliases;
-    int max_while_loops;    /* default 10000 */
-    int maxbuffer;          /* UDP receive buffer bytes */
-    int tcp_connection_lifetime; /* seconds, default 120 */
-    int tcp_connect_timeout;     /* ms, default 100 */
-    int tcp_max_connections;     /* default 2048 */
-    int tcp_max_msg_time;        /* seconds to receive one message, default 4 */
+    int max_while_loops;            /* default 10000 */
+    int maxbuffer;                  /* UDP receive buffer bytes */
+    int tcp_connection_lifetime;    /* seconds, default 120 */
+    int tcp_connect_timeout;        /* ms, default 100 */
+    int tcp_max_connections;        /* default 2048 */
+    int tcp_max_msg_time;           /* seconds to receive one message, default 4 */
     int tcp_max_connections_per_ip; /* accepted, all workers together; default 64, 0 = off */
-    int tcp_first_msg_timeout;   /* seconds from accept to the first message, default 10, 0 = off */
-    int tcp_max_output;          /* bytes queued for output per worker, default 64 MiB, 0 = off */
-    int tcp_drain_timeout;       /* seconds an output queue may stall, default 10, 0 = off */
+    int tcp_first_msg_timeout; /* seconds from accept to the first message, default 10, 0 = off */
+    int tcp_max_output;        /* bytes queued for output per worker, default 64 MiB, 0 = off */
+    int tcp_drain_timeout;     /* seconds an output queue may stall, default 10, 0 = off */
     bool tcp_accept_aliases;
     bool tcp_no_new_conn_bflag_set;
     int tcp_keepalive;
     bool check_via;
-    const char *server_header;     /* default "Server: Switchboard" */
+    const char *server_header; /* default "Server: Switchboard" */
     const char *user_agent_header;
     bool server_signature;
     bool dns_try_ipv6;
@@ -63,7 +63,7 @@ struct sb_core_cfg {
     bool enable_asserts;
     bool abort_on_assert;
     const char *db_default_url;
-    int exec_msg_threshold;  /* microseconds, 0 = off */
+    int exec_msg_threshold; /* microseconds, 0 = off */
     int exec_dns_threshold;
     bool mhomed;
     int tos;

@@ -33,8 +33,10 @@ void sb_diag_init(struct sb_diag *d);
 void sb_diag_free(struct sb_diag *d);
 void sb_diag_add(struct sb_diag *d, int sev, const char *file, uint32_t line, uint32_t col,
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-#define sb_diag_error(d, file, line, col, ...) sb_diag_add((d), SB_DIAG_ERROR, file, line, col, __VA_ARGS__)
-#define sb_diag_warn(d, file, line, col, ...) sb_diag_add((d), SB_DIAG_WARNING, file, line, col, __VA_ARGS__)
+#define sb_diag_error(d, file, line, col, ...)                                                     \
+    sb_diag_add((d), SB_DIAG_ERROR, file, line, col, __VA_ARGS__)
+#define sb_diag_warn(d, file, line, col, ...)                                                      \
+    sb_diag_add((d), SB_DIAG_WARNING, file, line, col, __VA_ARGS__)
 /* Print every entry in order: "file:line:col: error: message" (or "warning:"). */
 void sb_diag_print(const struct sb_diag *d, FILE *out);
 

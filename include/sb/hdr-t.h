@@ -108,23 +108,23 @@ enum sb_proto {
 
 /* One via-parm (the index splits "Via: a, b" into one entry per via-parm). */
 struct sb_via {
-    sb_str raw;          /* the whole via-parm */
-    sb_str proto_name;   /* "SIP" */
-    sb_str proto_ver;    /* "2.0" */
-    sb_str transport;    /* as written: "UDP", "TCP", "TLS", "SCTP", "WS", or any token */
-    uint8_t proto;       /* enum sb_proto */
-    uint8_t host_kind;   /* enum sb_host_kind */
-    bool has_rport;      /* ";rport" present, with or without a value */
-    uint16_t port_no;    /* 0 when absent */
-    sb_str host;         /* sent-by host; IPv6 keeps brackets */
-    sb_str port;         /* as written */
-    sb_str params;       /* everything after the first ';', raw */
-    sb_str branch;       /* well-known params: values as written, p == NULL when absent */
+    sb_str raw;        /* the whole via-parm */
+    sb_str proto_name; /* "SIP" */
+    sb_str proto_ver;  /* "2.0" */
+    sb_str transport;  /* as written: "UDP", "TCP", "TLS", "SCTP", "WS", or any token */
+    uint8_t proto;     /* enum sb_proto */
+    uint8_t host_kind; /* enum sb_host_kind */
+    bool has_rport;    /* ";rport" present, with or without a value */
+    uint16_t port_no;  /* 0 when absent */
+    sb_str host;       /* sent-by host; IPv6 keeps brackets */
+    sb_str port;       /* as written */
+    sb_str params;     /* everything after the first ';', raw */
+    sb_str branch;     /* well-known params: values as written, p == NULL when absent */
     sb_str received;
-    sb_str rport;        /* value; empty (p != NULL, len 0) for a bare ";rport" */
+    sb_str rport; /* value; empty (p != NULL, len 0) for a bare ";rport" */
     sb_str maddr;
     sb_str ttl;
-    sb_str comment;      /* a trailing "(comment)", rare */
+    sb_str comment; /* a trailing "(comment)", rare */
 };
 
 /* name-addr / addr-spec with header parameters: From, To, Contact, Route, Record-Route, Reply-To,
@@ -144,7 +144,8 @@ struct sb_nameaddr {
 };
 
 struct sb_cseq {
-    uint32_t num;    /* RFC3261-8.1.1.5: less than 2^31 for requests we generate; any 32-bit accepted */
+    uint32_t
+        num; /* RFC3261-8.1.1.5: less than 2^31 for requests we generate; any 32-bit accepted */
     uint32_t method_id; /* enum sb_method */
     sb_str method;
 };
@@ -194,13 +195,13 @@ enum sb_digest_alg {
  * Quoted values are given without their quotes (quoted-pairs left escaped). */
 struct sb_digest {
     sb_str raw;
-    sb_str scheme;     /* "Digest" or another auth-scheme */
+    sb_str scheme; /* "Digest" or another auth-scheme */
     bool is_digest;
-    bool stale;        /* challenge: stale=true */
-    bool userhash;     /* userhash=true (RFC 7616/8760) */
-    uint8_t alg;       /* enum sb_digest_alg */
+    bool stale;    /* challenge: stale=true */
+    bool userhash; /* userhash=true (RFC 7616/8760) */
+    uint8_t alg;   /* enum sb_digest_alg */
     sb_str username, realm, nonce, uri, response, algorithm, cnonce, opaque, qop, nc, domain;
-    sb_str params;     /* everything after the scheme, raw */
+    sb_str params; /* everything after the scheme, raw */
 };
 
 #endif

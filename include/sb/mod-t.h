@@ -8,7 +8,7 @@
 
 struct sb_pv;
 struct sb_diag;
-struct sb_mi_cmd;  /* management interface: defined by the MI layer */
+struct sb_mi_cmd;   /* management interface: defined by the MI layer */
 struct sb_stat_def; /* statistics: include/sb/stats.h */
 
 /* ---- script functions ---------------------------------------------------------------------- */
@@ -17,9 +17,9 @@ enum sb_arg_kind {
     SB_ARG_INT = 1, /* integer: a literal, or any expression evaluated at run time */
     SB_ARG_STR,     /* string: a literal, a format string ("$fU@$fd", expanded at run time), or any
                        expression */
-    SB_ARG_VAR,     /* an output variable: an unquoted writable pseudo-variable ($var(x), $avp(y)) */
-    SB_ARG_REGEX,   /* a regular expression (PCRE2), compiled once when constant */
-    SB_ARG_ANY,     /* whatever the expression yields, int or string */
+    SB_ARG_VAR,   /* an output variable: an unquoted writable pseudo-variable ($var(x), $avp(y)) */
+    SB_ARG_REGEX, /* a regular expression (PCRE2), compiled once when constant */
+    SB_ARG_ANY,   /* whatever the expression yields, int or string */
 };
 
 enum {
@@ -50,11 +50,11 @@ struct sb_arg_spec {
 
 /* An argument as the function receives it, evaluated for this execution. */
 struct sb_arg {
-    bool present;              /* false for an omitted optional argument */
-    struct sb_val v;           /* SB_ARG_INT/STR/ANY: the value (strings valid for this execution) */
-    void *fixed;               /* the fixup's result, NULL when there is no fixup */
-    const struct sb_pv *var;   /* SB_ARG_VAR: write with sb_pv_set() */
-    const void *regex;         /* SB_ARG_REGEX: a pcre2_code * */
+    bool present;            /* false for an omitted optional argument */
+    struct sb_val v;         /* SB_ARG_INT/STR/ANY: the value (strings valid for this execution) */
+    void *fixed;             /* the fixup's result, NULL when there is no fixup */
+    const struct sb_pv *var; /* SB_ARG_VAR: write with sb_pv_set() */
+    const void *regex;       /* SB_ARG_REGEX: a pcre2_code * */
 };
 
 typedef sb_res (*sb_script_fn)(struct sb_sctx *ctx, const struct sb_arg *args);
@@ -62,9 +62,9 @@ typedef sb_res (*sb_script_fn)(struct sb_sctx *ctx, const struct sb_arg *args);
 struct sb_mod_fn {
     const char *name;
     sb_script_fn fn;
-    uint8_t n_args;                                /* arguments declared in <args> */
+    uint8_t n_args; /* arguments declared in <args> */
     struct sb_arg_spec args[SB_SCRIPT_MAX_ARGS];
-    uint32_t routes;                               /* SB_ROUTE_* where the call is allowed */
+    uint32_t routes; /* SB_ROUTE_* where the call is allowed */
     bool is_async;
 };
 
@@ -94,10 +94,10 @@ struct sb_tr_def;
 /* ---- the module ---------------------------------------------------------------------------- */
 
 struct sb_module {
-    const char *name;                 /* as in loadmodule "name.so" */
-    const char *summary;              /* one line, for `switchboard -M` and docs */
-    const char *const *deps;          /* modules that must be loaded first, NULL-terminated */
-    void *conf;                       /* base of the parameter struct (offsetof bindings) */
+    const char *name;                  /* as in loadmodule "name.so" */
+    const char *summary;               /* one line, for `switchboard -M` and docs */
+    const char *const *deps;           /* modules that must be loaded first, NULL-terminated */
+    void *conf;                        /* base of the parameter struct (offsetof bindings) */
     const struct sb_mod_param *params; /* terminated by an entry with name == NULL */
     const struct sb_mod_fn *fns;       /* terminated by an entry with name == NULL */
     const struct sb_pv_def *pvs;       /* terminated by an entry with name == NULL */
@@ -106,7 +106,8 @@ struct sb_module {
     const struct sb_stat_def *stats;   /* terminated by an entry with name == NULL */
     /* Lifecycle, all optional. init: after the config is loaded and checked, before workers start
      * (control thread); init_worker / exit_worker: in each worker thread; destroy: at shutdown.
-     * reload_check may refuse a new script (return < 0 with a log line); reload_commit adopts it. */
+     * reload_check may refuse a new script (return < 0 with a log line); reload_commit adopts it.
+     */
     int (*init)(void);
     int (*init_worker)(unsigned worker);
     void (*exit_worker)(unsigned worker);

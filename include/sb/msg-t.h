@@ -31,17 +31,17 @@ enum {
  * the same <field>; other headers give one entry per field. Spans are offsets into the message
  * buffer. */
 struct sb_hdr {
-    uint16_t type;     /* enum sb_hdr_type */
-    uint16_t flags;    /* SB_HDRF_* */
-    uint16_t next;     /* index + 1 of the next entry of the same type, 0 at the end */
-    uint16_t idx;      /* own index in the header array */
-    sb_span name;      /* as written */
-    sb_span field;     /* the whole header field, from the name to the end of its CRLF */
-    sb_span value;     /* this value, LWS-trimmed; may contain CRLF+WS when SB_HDRF_FOLDED */
+    uint16_t type;        /* enum sb_hdr_type */
+    uint16_t flags;       /* SB_HDRF_* */
+    uint16_t next;        /* index + 1 of the next entry of the same type, 0 at the end */
+    uint16_t idx;         /* own index in the header array */
+    sb_span name;         /* as written */
+    sb_span field;        /* the whole header field, from the name to the end of its CRLF */
+    sb_span value;        /* this value, LWS-trimmed; may contain CRLF+WS when SB_HDRF_FOLDED */
     const char *unfolded; /* SB_HDRF_FOLDED: a copy of <value> with each CRLF+WS turned into one
                              space, in the message arena, <unfolded_len> bytes */
     uint32_t unfolded_len;
-    void *parsed;      /* parsed value (struct sb_via ...), in the message arena; NULL until parsed */
+    void *parsed; /* parsed value (struct sb_via ...), in the message arena; NULL until parsed */
 };
 
 /* What went wrong in a parse: which part, where, and a short reason for logs and 400 replies. */
@@ -52,9 +52,9 @@ enum sb_msg_errpart {
     SB_MSG_ERRP_RURI,
     SB_MSG_ERRP_VERSION, /* unsupported SIP-Version: a server answers 505 */
     SB_MSG_ERRP_STATUS,
-    SB_MSG_ERRP_HEADER,  /* header syntax, or a bad header value (see hdr_type/hdr_name) */
-    SB_MSG_ERRP_BODY,    /* framing: Content-Length versus the body */
-    SB_MSG_ERRP_LIMIT,   /* a configured limit: size, headers, line, URI */
+    SB_MSG_ERRP_HEADER, /* header syntax, or a bad header value (see hdr_type/hdr_name) */
+    SB_MSG_ERRP_BODY,   /* framing: Content-Length versus the body */
+    SB_MSG_ERRP_LIMIT,  /* a configured limit: size, headers, line, URI */
 };
 
 struct sb_msg_error {
@@ -84,43 +84,43 @@ struct sb_lump {
     uint32_t seq;
 };
 
-#define SB_MSG_INLINE_HDRS 32
+#define SB_MSG_INLINE_HDRS  32
 #define SB_MSG_INLINE_ARENA 2048
 
 struct sb_msg {
-    const char *buf;       /* the message: start line, headers, body (datagram tail excluded) */
+    const char *buf; /* the message: start line, headers, body (datagram tail excluded) */
     uint32_t len;
-    uint32_t rcv_len;      /* bytes received, >= len (a datagram may carry bytes after the body) */
-    struct sb_buf *owner;  /* optional reference that keeps <buf> alive; released by reset */
+    uint32_t rcv_len;     /* bytes received, >= len (a datagram may carry bytes after the body) */
+    struct sb_buf *owner; /* optional reference that keeps <buf> alive; released by reset */
     const struct sb_msg_limits *limits;
 
-    uint8_t kind;          /* enum sb_msg_kind */
-    bool is_stream;        /* came over a stream transport: Content-Length is mandatory */
+    uint8_t kind;   /* enum sb_msg_kind */
+    bool is_stream; /* came over a stream transport: Content-Length is mandatory */
     bool has_clen;
-    uint16_t status;       /* replies */
-    uint32_t method_id;    /* enum sb_method; requests; replies take it from CSeq */
-    sb_span start_line;    /* without its CRLF */
-    sb_span method;        /* requests */
-    sb_span ruri;          /* requests */
-    sb_span version;       /* "SIP/2.0" */
-    sb_span reason;        /* replies: may be empty */
+    uint16_t status;            /* replies */
+    uint32_t method_id;         /* enum sb_method; requests; replies take it from CSeq */
+    sb_span start_line;         /* without its CRLF */
+    sb_span method;             /* requests */
+    sb_span ruri;               /* requests */
+    sb_span version;            /* "SIP/2.0" */
+    sb_span reason;             /* replies: may be empty */
     struct sb_uri *ruri_parsed; /* lazily, see sb_msg_ruri() */
 
-    struct sb_hdr *hdrs;   /* header index, in order of appearance */
+    struct sb_hdr *hdrs; /* header index, in order of appearance */
     uint32_t n_hdrs;
     uint32_t cap_hdrs;
     uint16_t first[SB_HDR__COUNT]; /* index + 1 of the first entry of each type, 0 when absent */
     uint16_t last[SB_HDR__COUNT];
-    uint32_t hdrs_end;     /* offset of the empty line that ends the header section */
+    uint32_t hdrs_end; /* offset of the empty line that ends the header section */
     sb_span body;
-    uint32_t clen;         /* Content-Length value, when has_clen */
+    uint32_t clen; /* Content-Length value, when has_clen */
 
     struct sb_msg_error err;
 
     struct sb_lump *lumps;
     uint32_t n_lumps;
     uint32_t cap_lumps;
-    int lump_err;          /* sticky: the first lump error */
+    int lump_err; /* sticky: the first lump error */
 
     struct sb_arena arena;
     struct sb_hdr hdr_inline[SB_MSG_INLINE_HDRS];

@@ -88,18 +88,18 @@ static inline sb_res sb_res_error(int32_t code)
     return (sb_res){code < 0 ? code : -1, SB_CTL_ERROR};
 }
 
-#define SB_SCRIPT_MAX_ARGS 8
-#define SB_SCRIPT_MAX_DEPTH 64 /* nested route() calls */
-#define SB_SCRIPT_MAX_RETURN 8 /* values of return(code, v1, ...) */
+#define SB_SCRIPT_MAX_ARGS   8
+#define SB_SCRIPT_MAX_DEPTH  64 /* nested route() calls */
+#define SB_SCRIPT_MAX_RETURN 8  /* values of return(code, v1, ...) */
 
 #define SB_MAX_BRANCHES 12 /* max_branches: the destination set, branch 0 included */
 
 /* One extra branch of the destination set. Strings live in the message arena. */
 struct sb_branch_ent {
     sb_str uri;
-    sb_str dst_uri;  /* p == NULL: none */
-    sb_str path;     /* Path vector to turn into Route headers; p == NULL: none */
-    int32_t q;       /* 0..1000, -1 when not given */
+    sb_str dst_uri; /* p == NULL: none */
+    sb_str path;    /* Path vector to turn into Route headers; p == NULL: none */
+    int32_t q;      /* 0..1000, -1 when not given */
     uint32_t bflags;
     const void *sock; /* forced send socket, or NULL */
 };
@@ -107,16 +107,16 @@ struct sb_branch_ent {
 /* Per-request routing state that the script edits and the forwarding code reads. Strings live in
  * the message arena. */
 struct sb_route_state {
-    uint64_t seq;      /* a number unique to this message on this worker (sb_worker_unique), so
-                          that module state kept per thread can tell messages apart */
-    sb_str new_ruri;   /* $ru after a write; p == NULL: the received Request-URI */
-    sb_str dst_uri;    /* $du; p == NULL: none */
-    uint32_t flags;    /* message flags ($mf, setflag) */
-    uint32_t bflags;   /* branch flags of branch 0 ($bf, setbflag) */
-    bool force_rport;  /* force_rport() */
-    bool maxfwd_done;  /* Max-Forwards already handled (maxfwd module): forwarding leaves it */
-    bool replied;      /* a reply was sent for this request */
-    bool forwarded;    /* the request was relayed/forwarded */
+    uint64_t seq;          /* a number unique to this message on this worker (sb_worker_unique), so
+                              that module state kept per thread can tell messages apart */
+    sb_str new_ruri;       /* $ru after a write; p == NULL: the received Request-URI */
+    sb_str dst_uri;        /* $du; p == NULL: none */
+    uint32_t flags;        /* message flags ($mf, setflag) */
+    uint32_t bflags;       /* branch flags of branch 0 ($bf, setbflag) */
+    bool force_rport;      /* force_rport() */
+    bool maxfwd_done;      /* Max-Forwards already handled (maxfwd module): forwarding leaves it */
+    bool replied;          /* a reply was sent for this request */
+    bool forwarded;        /* the request was relayed/forwarded */
     const void *send_sock; /* force_send_socket(): a const struct sb_socket *, or NULL */
     /* Header lines ("Name: value\r\n") for the next locally generated reply (append_to_reply),
      * in the message arena; p == NULL: none. */
@@ -136,38 +136,38 @@ struct sb_route_state {
 /* Where a message came from and arrived: $si, $sp ... Filled by the transport layer for each
  * received message; the strings borrow from it and live at least as long as the execution. */
 struct sb_peer {
-    sb_str src_ip;     /* textual address; IPv6 without brackets */
+    sb_str src_ip; /* textual address; IPv6 without brackets */
     uint16_t src_port;
-    sb_str dst_ip;     /* the local address the message arrived on */
+    sb_str dst_ip; /* the local address the message arrived on */
     uint16_t dst_port;
-    uint8_t proto;     /* enum sb_proto */
+    uint8_t proto; /* enum sb_proto */
 };
 
 /* One execution of the script over one message (or none: startup, timer, event routes). Lives on
  * the worker's stack; everything it allocates is in <scratch>, reset when the execution ends. */
 struct sb_sctx {
-    struct sb_msg *msg;           /* NULL in startup/timer/event routes */
-    struct sb_msg *reply;         /* the <reply> context in failure/onreply routes, else NULL */
-    struct sb_msg *request;       /* the <request> context in onreply routes (the transaction's
-                                     request) when <msg> is a reply, else NULL */
-    const struct sb_peer *peer;   /* source/destination of <msg>; NULL when unknown */
+    struct sb_msg *msg;         /* NULL in startup/timer/event routes */
+    struct sb_msg *reply;       /* the <reply> context in failure/onreply routes, else NULL */
+    struct sb_msg *request;     /* the <request> context in onreply routes (the transaction's
+                                   request) when <msg> is a reply, else NULL */
+    const struct sb_peer *peer; /* source/destination of <msg>; NULL when unknown */
     const struct sb_script *script;
-    struct sb_route_state *rs;    /* NULL when there is no message */
-    struct sb_avps *avps;         /* $avp list (the transaction's, or this execution's) */
-    struct sb_arena *scratch;     /* strings made while executing */
-    uint32_t route_type;          /* enum sb_route_type of the running top route */
-    int32_t rc;                   /* $rc / $retcode */
-    uint32_t depth;               /* route() nesting */
-    const char *route_name;       /* $route */
-    uint32_t cfg_line;            /* $cfg_line: line of the running statement */
-    uint32_t n_params;            /* $param(n) of the running sub-route */
+    struct sb_route_state *rs; /* NULL when there is no message */
+    struct sb_avps *avps;      /* $avp list (the transaction's, or this execution's) */
+    struct sb_arena *scratch;  /* strings made while executing */
+    uint32_t route_type;       /* enum sb_route_type of the running top route */
+    int32_t rc;                /* $rc / $retcode */
+    uint32_t depth;            /* route() nesting */
+    const char *route_name;    /* $route */
+    uint32_t cfg_line;         /* $cfg_line: line of the running statement */
+    uint32_t n_params;         /* $param(n) of the running sub-route */
     struct sb_val params[SB_SCRIPT_MAX_ARGS];
-    uint32_t n_returns;           /* $return(n) set by the last return(code, v...) */
+    uint32_t n_returns; /* $return(n) set by the last return(code, v...) */
     struct sb_val returns[SB_SCRIPT_MAX_RETURN];
     const struct sb_val *event_params; /* event_route: $param(name) */
     uint32_t n_event_params;
     const sb_str *event_param_names;
-    uint32_t loops;               /* while iterations, bounded by max_while_loops */
+    uint32_t loops; /* while iterations, bounded by max_while_loops */
 };
 
 #endif

@@ -50,16 +50,16 @@ struct sb_tr;
 /* A compiled pseudo-variable reference: $(<ctx>name(sub)[idx]{tr}...). Lives in the script. */
 struct sb_pv {
     const struct sb_pv_def *def;
-    sb_str text;               /* as written, for messages and dumps */
-    sb_str sub;                /* constant subname, or empty */
+    sb_str text;                /* as written, for messages and dumps */
+    sb_str sub;                 /* constant subname, or empty */
     const struct sb_pv *sub_pv; /* dynamic subname $hdr($var(h)), or NULL */
-    void *fixed;               /* def->fix_sub result */
-    int32_t idx;               /* constant index or SB_PV_IDX_* */
+    void *fixed;                /* def->fix_sub result */
+    int32_t idx;                /* constant index or SB_PV_IDX_* */
     const struct sb_pv *idx_pv; /* dynamic index $(avp(x)[$var(i)]), or NULL */
-    bool reply_ctx;            /* $(<reply>...) */
-    bool request_ctx;          /* $(<request>...) */
+    bool reply_ctx;             /* $(<reply>...) */
+    bool request_ctx;           /* $(<request>...) */
     uint8_t n_trs;
-    const struct sb_tr *trs;   /* transformations, applied in order */
+    const struct sb_tr *trs; /* transformations, applied in order */
 };
 
 /* Parse the pseudo-variable at the start of <text> ("$ru", "$(hdr(X)[2]{s.len})") into <out>.
@@ -113,8 +113,8 @@ int sb_bflag_bit(sb_str name, bool create);
 #define SB_TR_MAX_ARGS 4
 
 struct sb_tr_def {
-    const char *cls;  /* "s", "uri", "param", "nameaddr", "via", "ip", "csv", "re" */
-    const char *name; /* "len", "substr", "user" ... */
+    const char *cls;            /* "s", "uri", "param", "nameaddr", "via", "ip", "csv", "re" */
+    const char *name;           /* "len", "substr", "user" ... */
     uint8_t min_args, max_args; /* the last argument takes the rest, commas included */
     /* Transform *v in place; new strings go to ctx->scratch. *v may be SB_VAL_NULL on entry.
      * Returns 0, or < 0 (the value then becomes NULL and the chain stops, as OpenSIPS does on a

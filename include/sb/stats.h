@@ -24,8 +24,8 @@ enum {
 /* A module's statistic, in the module's table (mod-t.h: .stats). The group is the module name. */
 struct sb_stat_def {
     const char *name;
-    uint32_t flags;      /* SB_STAT_* */
-    sb_stat_t *id;       /* where the id is stored at registration; may be NULL with <get> */
+    uint32_t flags; /* SB_STAT_* */
+    sb_stat_t *id;  /* where the id is stored at registration; may be NULL with <get> */
     /* A computed statistic: read through this (any thread) instead of counters. */
     int64_t (*get)(void);
 };

@@ -17,7 +17,7 @@ struct sb_core_cfg;
 #define SB_MAX_WORKERS 256
 
 struct sb_worker {
-    unsigned id;            /* 0 .. n_workers-1; encoded in our branches (DESIGN.md §5) */
+    unsigned id; /* 0 .. n_workers-1; encoded in our branches (DESIGN.md §5) */
     struct sb_loop *loop;
     /* The script this worker runs. It adopts the published one between messages
      * (sb_worker_adopt_script); the control thread frees an old script once every worker has
@@ -37,7 +37,7 @@ extern _Thread_local struct sb_worker *sb_worker_self;
  * except the atomics. */
 struct sb_runtime {
     unsigned n_workers;
-    struct sb_worker *workers; /* [n_workers] */
+    struct sb_worker *workers;     /* [n_workers] */
     const struct sb_core_cfg *cfg; /* of the first script: sockets and workers are fixed at start */
     _Atomic(struct sb_script *) script; /* the published script */
     _Atomic uint64_t script_gen;

@@ -514,23 +514,32 @@ static void test_tcp_connect_refused(void **state)
     }
 }
 
-static void test_tcp_cross_worker(void **state)
+/* Restart with two workers and make worker 1 open a connection to a plain listener (returned in
+ * *l): MSG1 is sent and read. Returns the accepted end; <d> is the destination used. */
+static int two_workers_conn_from_1(void **state, int *l, struct sb_dest *d)
 {
-    (void)state;
     teardown(state);
     cfg_reset();
     start(2);
     uint16_t lp;
-    int l = plain_listener(&lp);
-    struct sb_dest d = {.proto = SB_PROTO_TCP};
-    assert_int_equal(sb_addr_set(&d.to, SB_STR("127.0.0.1"), lp), 0);
-    /* worker 1 opens the connection */
+    *l = plain_listener(&lp);
+    *d = (struct sb_dest){.proto = SB_PROTO_TCP};
+    assert_int_equal(sb_addr_set(&d->to, SB_STR("127.0.0.1"), lp), 0);
     sb_worker_self = &workers[1];
-    assert_int_equal(sb_tp_send_buf(&d, MSG1, strlen(MSG1)), 0);
-    int a = accept_pumping(l, 1);
+    assert_int_equal(sb_tp_send_buf(d, MSG1, strlen(MSG1)), 0);
+    int a = accept_pumping(*l, 1);
     assert_true(a >= 0);
     char buf[1024] = {0};
     assert_int_equal(read_pumping(a, buf, strlen(MSG1), 2000, 1), (ssize_t)strlen(MSG1));
+    return a;
+}
+
+static void test_tcp_cross_worker(void **state)
+{
+    int l;
+    struct sb_dest d;
+    int a = two_workers_conn_from_1(state, &l, &d);
+    char buf[1024] = {0};
     /* worker 0 sends to the same peer: the bytes go over worker 1's connection */
     sb_worker_self = &workers[0];
     struct sb_dest d0 = {.proto = SB_PROTO_TCP, .to = d.to};
@@ -550,6 +559,128 @@ static void test_tcp_cross_worker(void **state)
     assert_int_equal(sb_tp_send_buf(&d1, "\r\n", 2), 0);
     assert_int_equal(read_pumping(a, buf, 2, 2000, 1), 2);
     assert_memory_equal(buf, "\r\n", 2);
+    close(a);
+    close(l);
+}
+
+/* Run the loop until the transport counts <n> open connections, or 2 s pass. */
+static void pump_until_open(uint64_t n)
+{
+    struct sb_tp_stats st;
+    uint64_t end = sb_now_ms() + 2000;
+    do {
+        pump(UINT32_MAX, 10);
+        sb_tp_stats(&st);
+    } while (st.tcp_conns_open != n && sb_now_ms() < end);
+    assert_int_equal(st.tcp_conns_open, n);
+}
+
+static void test_tcp_alias(void **state)
+{
+    (void)state;
+    static const char req[] = "OPTIONS sip:ua@127.0.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+    int c = tcp_client();
+    send_all(c, MSG2);
+    pump(1, 2000);
+    assert_int_equal(n_got, 1);
+    uint32_t id = got[0].conn_id;
+    /* a port nobody listens on: only the alias can deliver there */
+    uint16_t ap = free_port();
+    struct sb_addr alias;
+    assert_int_equal(sb_addr_set(&alias, SB_STR("127.0.0.1"), ap), 0);
+    assert_int_equal(sb_tp_conn_alias(id, &alias), 0);
+    assert_int_equal(sb_tp_conn_alias(id, &alias), 0); /* again: no change */
+
+    struct sb_dest d = {.proto = SB_PROTO_TCP, .to = alias};
+    assert_int_equal(sb_tp_send_buf(&d, req, strlen(req)), 0);
+    char buf[256] = {0};
+    assert_int_equal(read_pumping(c, buf, strlen(req), 2000, 0), (ssize_t)strlen(req));
+    assert_string_equal(buf, req);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_total, 1);
+    struct sb_addr other_host;
+    assert_int_equal(sb_addr_set(&other_host, SB_STR("127.0.0.2"), ap), 0);
+    assert_int_equal(sb_tp_conn_alias(id, &other_host), SB_EINVAL);
+    assert_int_equal(sb_tp_conn_alias(id + 1000, &alias), SB_ENOENT);
+    struct sb_addr no_port;
+    assert_int_equal(sb_addr_set(&no_port, SB_STR("127.0.0.1"), 0), 0);
+    assert_int_equal(sb_tp_conn_alias(id, &no_port), SB_EINVAL);
+
+    /* a few aliases per connection, not more */
+    unsigned ok = 1;
+    for (uint16_t i = 1; i <= 8; i++) {
+        struct sb_addr a2;
+        assert_int_equal(sb_addr_set(&a2, SB_STR("127.0.0.1"), (uint16_t)(ap + i)), 0);
+        int rc = sb_tp_conn_alias(id, &a2);
+        if (rc == 0)
+            ok++;
+        else
+            assert_int_equal(rc, SB_ELIMIT);
+    }
+    assert_int_equal(ok, 4);
+
+    /* the peer reconnects: the alias moves to the newest connection */
+    int c2 = tcp_client();
+    send_all(c2, MSG2);
+    pump(2, 2000);
+    assert_int_equal(n_got, 2);
+    uint32_t id2 = got[1].conn_id;
+    assert_int_not_equal(id2, id);
+    assert_int_equal(sb_tp_conn_alias(id2, &alias), 0);
+    assert_int_equal(sb_tp_send_buf(&d, req, strlen(req)), 0);
+    memset(buf, 0, sizeof(buf));
+    assert_int_equal(read_pumping(c2, buf, strlen(req), 2000, 0), (ssize_t)strlen(req));
+    assert_string_equal(buf, req);
+    struct pollfd pf = {.fd = c, .events = POLLIN};
+    assert_int_equal(poll(&pf, 1, 50), 0); /* nothing more on the first one */
+
+    /* once the connection is gone, so is its alias: with no_new_conn nothing is opened */
+    close(c2);
+    pump_until_open(1);
+    struct sb_dest d3 = {.proto = SB_PROTO_TCP, .to = alias, .no_new_conn = true};
+    assert_int_equal(sb_tp_send_buf(&d3, req, strlen(req)), SB_ENOENT);
+    /* the first connection still answers for its other aliases */
+    struct sb_dest d4 = {.proto = SB_PROTO_TCP, .no_new_conn = true};
+    bool sent = false;
+    for (uint16_t i = 1; i <= 8 && !sent; i++) {
+        assert_int_equal(sb_addr_set(&d4.to, SB_STR("127.0.0.1"), (uint16_t)(ap + i)), 0);
+        sent = sb_tp_send_buf(&d4, req, strlen(req)) == 0;
+    }
+    assert_true(sent);
+    memset(buf, 0, sizeof(buf));
+    assert_int_equal(read_pumping(c, buf, strlen(req), 2000, 0), (ssize_t)strlen(req));
+    assert_string_equal(buf, req);
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_total, 2);
+    close(c);
+    pump_until_open(0);
+}
+
+static void test_tcp_alias_cross_worker(void **state)
+{
+    static const char req[] = "OPTIONS sip:ua@127.0.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+    /* worker 1 opens a connection; the peer's alias is registered from worker 0 */
+    int l;
+    struct sb_dest d;
+    int a = two_workers_conn_from_1(state, &l, &d);
+    char buf[256] = {0};
+    send_all(a, MSG2);
+    pump_w(1, 1, 2000);
+    assert_int_equal(n_got, 1);
+    sb_worker_self = &workers[0];
+    uint16_t ap = free_port();
+    struct sb_addr alias;
+    assert_int_equal(sb_addr_set(&alias, SB_STR("127.0.0.1"), ap), 0);
+    assert_int_equal(sb_tp_conn_alias(got[0].conn_id, &alias), 0);
+    struct sb_dest d0 = {.proto = SB_PROTO_TCP, .to = alias, .no_new_conn = true};
+    assert_int_equal(sb_tp_send_buf(&d0, req, strlen(req)), 0);
+    memset(buf, 0, sizeof(buf));
+    assert_int_equal(read_pumping(a, buf, strlen(req), 2000, 1), (ssize_t)strlen(req));
+    assert_string_equal(buf, req);
+    struct sb_tp_stats st;
+    sb_tp_stats(&st);
+    assert_int_equal(st.tcp_conns_total, 1);
     close(a);
     close(l);
 }
@@ -1179,6 +1310,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_outbound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_cross_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_alias, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_alias_cross_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_max_msg_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_max_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_idle_lifetime, setup, teardown),

@@ -246,7 +246,8 @@ static int http_call(const struct sbctl *c, const char *req, char **reply, char 
         /* the usual reason by far: say it first, keep the socket error for the rest */
         char why[512];
         snprintf(why, sizeof(why), "%s", err);
-        snprintf(err, cap, "switchboard is not running (no answer on %.200s): %.200s", c->mi_url, why);
+        snprintf(err, cap, "switchboard is not running (no answer on %.200s): %.200s", c->mi_url,
+                 why);
         return SBCTL_EIO;
     }
     char auth[800] = "";

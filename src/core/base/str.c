@@ -5,33 +5,30 @@
 
 #include "sb/base.h"
 
-#define A (SB_CC_ALPHA | SB_CC_TOKEN | SB_CC_UNRESERVED | SB_CC_WORD)
+#define A  (SB_CC_ALPHA | SB_CC_TOKEN | SB_CC_UNRESERVED | SB_CC_WORD)
 #define AH (A | SB_CC_HEX)
-#define D (SB_CC_DIGIT | SB_CC_TOKEN | SB_CC_UNRESERVED | SB_CC_WORD | SB_CC_HEX)
-#define T (SB_CC_TOKEN | SB_CC_WORD)            /* token mark, also word */
+#define D  (SB_CC_DIGIT | SB_CC_TOKEN | SB_CC_UNRESERVED | SB_CC_WORD | SB_CC_HEX)
+#define T  (SB_CC_TOKEN | SB_CC_WORD)                    /* token mark, also word */
 #define TM (SB_CC_TOKEN | SB_CC_WORD | SB_CC_UNRESERVED) /* token and unreserved mark */
-#define M (SB_CC_UNRESERVED | SB_CC_WORD)       /* unreserved mark only: ( ) */
-#define W SB_CC_WORD                           /* word only */
-#define S SB_CC_WS
+#define M  (SB_CC_UNRESERVED | SB_CC_WORD)               /* unreserved mark only: ( ) */
+#define W  SB_CC_WORD                                    /* word only */
+#define S  SB_CC_WS
 
 /* RFC3261-25.1: token = alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'" "~";
  * mark = "-" "_" "." "!" "~" "*" "'" "(" ")"; word adds "(" ")" "<" ">" ":" "\" DQUOTE "/" "["
  * "]" "?" "{" "}". */
 const uint8_t sb_ctype[256] = {
-    ['\t'] = S, [' '] = S,
-    ['!'] = TM, ['"'] = W, ['%'] = T, ['\''] = TM, ['('] = M, [')'] = M, ['*'] = TM, ['+'] = T,
-    ['-'] = TM, ['.'] = TM, ['/'] = W, [':'] = W, ['<'] = W, ['>'] = W, ['?'] = W, ['['] = W,
-    ['\\'] = W, [']'] = W, ['_'] = TM, ['`'] = T, ['{'] = W, ['}'] = W, ['~'] = TM,
-    ['0'] = D, ['1'] = D, ['2'] = D, ['3'] = D, ['4'] = D, ['5'] = D, ['6'] = D, ['7'] = D,
-    ['8'] = D, ['9'] = D,
-    ['A'] = AH, ['B'] = AH, ['C'] = AH, ['D'] = AH, ['E'] = AH, ['F'] = AH, ['G'] = A, ['H'] = A,
-    ['I'] = A, ['J'] = A, ['K'] = A, ['L'] = A, ['M'] = A, ['N'] = A, ['O'] = A, ['P'] = A,
-    ['Q'] = A, ['R'] = A, ['S'] = A, ['T'] = A, ['U'] = A, ['V'] = A, ['W'] = A, ['X'] = A,
-    ['Y'] = A, ['Z'] = A,
-    ['a'] = AH, ['b'] = AH, ['c'] = AH, ['d'] = AH, ['e'] = AH, ['f'] = AH, ['g'] = A, ['h'] = A,
-    ['i'] = A, ['j'] = A, ['k'] = A, ['l'] = A, ['m'] = A, ['n'] = A, ['o'] = A, ['p'] = A,
-    ['q'] = A, ['r'] = A, ['s'] = A, ['t'] = A, ['u'] = A, ['v'] = A, ['w'] = A, ['x'] = A,
-    ['y'] = A, ['z'] = A,
+    ['\t'] = S, [' '] = S,  ['!'] = TM, ['"'] = W,  ['%'] = T,  ['\''] = TM, ['('] = M,  [')'] = M,
+    ['*'] = TM, ['+'] = T,  ['-'] = TM, ['.'] = TM, ['/'] = W,  [':'] = W,   ['<'] = W,  ['>'] = W,
+    ['?'] = W,  ['['] = W,  ['\\'] = W, [']'] = W,  ['_'] = TM, ['`'] = T,   ['{'] = W,  ['}'] = W,
+    ['~'] = TM, ['0'] = D,  ['1'] = D,  ['2'] = D,  ['3'] = D,  ['4'] = D,   ['5'] = D,  ['6'] = D,
+    ['7'] = D,  ['8'] = D,  ['9'] = D,  ['A'] = AH, ['B'] = AH, ['C'] = AH,  ['D'] = AH, ['E'] = AH,
+    ['F'] = AH, ['G'] = A,  ['H'] = A,  ['I'] = A,  ['J'] = A,  ['K'] = A,   ['L'] = A,  ['M'] = A,
+    ['N'] = A,  ['O'] = A,  ['P'] = A,  ['Q'] = A,  ['R'] = A,  ['S'] = A,   ['T'] = A,  ['U'] = A,
+    ['V'] = A,  ['W'] = A,  ['X'] = A,  ['Y'] = A,  ['Z'] = A,  ['a'] = AH,  ['b'] = AH, ['c'] = AH,
+    ['d'] = AH, ['e'] = AH, ['f'] = AH, ['g'] = A,  ['h'] = A,  ['i'] = A,   ['j'] = A,  ['k'] = A,
+    ['l'] = A,  ['m'] = A,  ['n'] = A,  ['o'] = A,  ['p'] = A,  ['q'] = A,   ['r'] = A,  ['s'] = A,
+    ['t'] = A,  ['u'] = A,  ['v'] = A,  ['w'] = A,  ['x'] = A,  ['y'] = A,   ['z'] = A,
 };
 
 int sb_hex_val(unsigned char c)

@@ -149,8 +149,9 @@ static int param_set(const struct sb_module *m, const struct sb_mod_param *p,
     }
 type_err:
     sb_diag_error(d, file, line, col, "modparam %s.%s expects %s, got %s", m->name, p->name,
-                  p->type == SB_MP_INT ? "an integer" : p->type == SB_MP_STR ? "a string"
-                                                                               : "another type",
+                  p->type == SB_MP_INT   ? "an integer"
+                  : p->type == SB_MP_STR ? "a string"
+                                         : "another type",
                   val_type_name(v));
     return SB_EINVAL;
 }

@@ -175,8 +175,8 @@ static int fwd_start_line(struct sb_msg *m, const struct sb_fwd_opts *o, struct 
 {
     sb_str ruri = o->ruri.p ? o->ruri : sb_msg_span(m, m->ruri);
     sb_str meth = sb_msg_span(m, m->method);
-    sb_str line = sb_msg_printf(m, SB_STR_FMT " " SB_STR_FMT " SIP/2.0", SB_STR_ARG(meth),
-                                SB_STR_ARG(ruri));
+    sb_str line =
+        sb_msg_printf(m, SB_STR_FMT " " SB_STR_FMT " SIP/2.0", SB_STR_ARG(meth), SB_STR_ARG(ruri));
     if (!line.p)
         return SB_ENOMEM;
     return sb__lumps_add(s, m->start_line.off, m->start_line.len, line, SB__LUMP_ABSORB);
@@ -190,7 +190,8 @@ static int fwd_edits(struct sb_msg *m, const struct sb_fwd_opts *o, struct sb__l
         rc = fwd_start_line(m, o, s);
     else if (rc == 0 && o->ruri.p)
         rc = sb__lumps_add(s, m->ruri.off, m->ruri.len, o->ruri, SB__LUMP_ABSORB);
-    /* top lines go just below our Via: inserted at the front first, the Via then in front of them */
+    /* top lines go just below our Via: inserted at the front first, the Via then in front of them
+     */
     if (rc == 0 && o->top_hdrs.len && m->n_hdrs)
         rc = sb__lumps_add(s, m->hdrs[0].field.off, 0, o->top_hdrs, SB__LUMP_FRONT);
     if (rc == 0 && o->via.p)

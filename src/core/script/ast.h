@@ -27,16 +27,16 @@ enum sb_ast_kind {
     SB_AST_BINOP,   /* op; a, b */
     SB_AST_ARITH,   /* a: the expression inside [ ] (evaluated as a number, OpenSIPS) */
     /* statements */
-    SB_AST_BLOCK,   /* args: statements */
-    SB_AST_EXPR,    /* a: an expression used as a statement (a function call) */
-    SB_AST_IF,      /* a: condition; b: then; c: else (may be NULL) */
-    SB_AST_WHILE,   /* a: condition; b: body */
-    SB_AST_FOR,     /* a: iterator PV; b: iterable PV; c: body */
-    SB_AST_SWITCH,  /* a: subject; args: SB_AST_CASE list */
-    SB_AST_CASE,    /* a: value (SB_AST_INT or SB_AST_STR), NULL for default; args: statements */
+    SB_AST_BLOCK,  /* args: statements */
+    SB_AST_EXPR,   /* a: an expression used as a statement (a function call) */
+    SB_AST_IF,     /* a: condition; b: then; c: else (may be NULL) */
+    SB_AST_WHILE,  /* a: condition; b: body */
+    SB_AST_FOR,    /* a: iterator PV; b: iterable PV; c: body */
+    SB_AST_SWITCH, /* a: subject; args: SB_AST_CASE list */
+    SB_AST_CASE,   /* a: value (SB_AST_INT or SB_AST_STR), NULL for default; args: statements */
     SB_AST_BREAK,
-    SB_AST_ASSIGN,  /* op: assignment op; a: target PV; b: value */
-    SB_AST_RETURN,  /* args: code and values (may be empty: return;) */
+    SB_AST_ASSIGN, /* op: assignment op; a: target PV; b: value */
+    SB_AST_RETURN, /* args: code and values (may be empty: return;) */
     SB_AST_EXIT,
     SB_AST_DROP,
 };
@@ -86,7 +86,7 @@ struct sb_ast {
     uint8_t op;   /* enum sb_ast_op */
     struct sb_loc loc;
     int32_t num;
-    sb_str str;          /* in the cfg arena */
+    sb_str str; /* in the cfg arena */
     struct sb_ast *a, *b, *c;
     struct sb_ast *args; /* first of a list linked by next */
     uint32_t n_args;
@@ -106,20 +106,20 @@ struct sb_cfg_item {
     uint8_t kind;        /* enum sb_cfg_kind */
     uint32_t route_type; /* SB_CFG_ROUTE: enum sb_route_type */
     struct sb_loc loc;
-    sb_str name;         /* global name; module of modparam; route name (empty: the main one) */
-    sb_str param;        /* modparam's parameter; event_route[E_X, mode]: the mode ("async") */
+    sb_str name;          /* global name; module of modparam; route name (empty: the main one) */
+    sb_str param;         /* modparam's parameter; event_route[E_X, mode]: the mode ("async") */
     struct sb_ast *value; /* global / mpath / loadmodule / modparam value; for a global with
                              several words (socket = udp:1.2.3.4:5060 as 5.6.7.8:5060) an
                              SB_AST_STR holding the whole text */
-    int32_t interval;    /* timer_route[name, secs] */
-    struct sb_ast *body; /* SB_CFG_ROUTE: an SB_AST_BLOCK */
+    int32_t interval;     /* timer_route[name, secs] */
+    struct sb_ast *body;  /* SB_CFG_ROUTE: an SB_AST_BLOCK */
     struct sb_cfg_item *next;
 };
 
 struct sb_cfg {
-    struct sb_arena arena;    /* every node, string and file name */
+    struct sb_arena arena; /* every node, string and file name */
     struct sb_cfg_item *items;
-    const char **files;       /* every file read, main first */
+    const char **files; /* every file read, main first */
     uint32_t n_files;
 };
 

@@ -11,9 +11,8 @@
 
 /* ---- helpers shared by the compiler files -------------------------------------------------- */
 
-__attribute__((format(printf, 4, 0))) static void cc_report(struct sb__cc *cc, int sev,
-                                                           const struct sb_ast *at,
-                                                           const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+cc_report(struct sb__cc *cc, int sev, const struct sb_ast *at, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);

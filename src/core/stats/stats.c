@@ -25,9 +25,9 @@ static unsigned n_descs;
 struct slot {
     int64_t v[SB_STATS_MAX + 1];
 };
-static struct slot *slots;     /* [1 + n_workers] */
+static struct slot *slots; /* [1 + n_workers] */
 static unsigned n_slots;
-static struct slot shared_fallback; /* before sb_stats_init: the shared slot */
+static struct slot shared_fallback;        /* before sb_stats_init: the shared slot */
 static int64_t baseline[SB_STATS_MAX + 1]; /* the sum at the last reset, atomically accessed */
 
 static _Thread_local struct slot *my_slot;

@@ -10,9 +10,9 @@
 struct reg_conf {
     int default_expires;
     int min_expires;
-    int max_expires;  /* 0: no limit */
-    int default_q;    /* -1: unspecified */
-    int max_contacts; /* 0: no limit */
+    int max_expires;    /* 0: no limit */
+    int default_q;      /* -1: unspecified */
+    int max_contacts;   /* 0: no limit */
     char *received_avp; /* "$avp(name)": where nathelper's fix_nated_register leaves the source */
     uint32_t received_avp_id; /* resolved at init; 0: none */
 };
