@@ -167,6 +167,12 @@ def test_core_commands_over_http(sb):
     assert mi.result("help", ["get_statistics"])["Exported by"] == "core"
     mem = mi.result("mem_info")
     assert mem["Process"]["RSS"] > 0
+    # one entry per worker, read on the worker itself
+    per_worker = mem["Workers"]
+    assert sorted(w["Worker"] for w in per_worker) == list(range(len(workers))), mem
+    for w in per_worker:
+        assert set(w) == {"Worker", "scratch_heap", "pooled_msgs", "pooled_bytes"}
+        assert w["pooled_bytes"] >= 0 and w["pooled_msgs"] >= 0
 
 
 def test_errors_over_http(sb):

@@ -124,3 +124,18 @@ uint64_t sb_sl_received_acks(void)
         n += __atomic_load_n(&local_state->sl_acks, __ATOMIC_RELAXED);
     return n;
 }
+
+void sb_fwd_mem(struct sb_fwd_mem *out)
+{
+    *out = (struct sb_fwd_mem){0};
+    struct sb_worker *w = sb_worker_self;
+    const struct sb__fwd_state *st = w ? __atomic_load_n((struct sb__fwd_state **)&w->fwd,
+                                                         __ATOMIC_ACQUIRE)
+                                       : NULL;
+    if (!st)
+        return;
+    out->scratch_heap = st->scratch.total;
+    out->pooled_msgs = st->n_free;
+    for (unsigned i = 0; i < st->n_free; i++)
+        out->pooled_bytes += sizeof(*st->free_msgs[i]) + st->free_msgs[i]->arena.total;
+}

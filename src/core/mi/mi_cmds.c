@@ -13,6 +13,7 @@
 #include "sb/base.h"
 #include "sb/diag.h"
 #include "sb/log.h"
+#include "sb/fwd.h"
 #include "sb/loop.h"
 #include "sb/runtime.h"
 #include "sb/stats.h"
@@ -334,17 +335,52 @@ static int proc_statm(uint64_t *vsz, uint64_t *rss)
     return 0;
 }
 
+struct mem_round {
+    struct sb_fwd_mem w[SB_MAX_WORKERS];
+    bool seen[SB_MAX_WORKERS];
+};
+
+static void mem_on_worker(unsigned worker, void *arg)
+{
+    struct mem_round *r = arg;
+    if (worker < SB_MAX_WORKERS) {
+        sb_fwd_mem(&r->w[worker]);
+        r->seen[worker] = true;
+    }
+}
+
 static json_t *mi_mem_info(struct sb_mi_call *c)
 {
     (void)c;
     struct mallinfo2 mi = mallinfo2();
     uint64_t vsz = 0, rss = 0;
     proc_statm(&vsz, &rss);
-    return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "Process", "RSS",
-                     (json_int_t)rss, "VmSize", (json_int_t)vsz, "Heap", "arena",
-                     (json_int_t)mi.arena, "mmap", (json_int_t)mi.hblkhd, "in_use",
-                     (json_int_t)(mi.uordblks + mi.hblkhd), "free", (json_int_t)mi.fordblks,
-                     "free_chunks", (json_int_t)mi.ordblks, "releasable", (json_int_t)mi.keepcost);
+    json_t *res = json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "Process", "RSS",
+                            (json_int_t)rss, "VmSize", (json_int_t)vsz, "Heap", "arena",
+                            (json_int_t)mi.arena, "mmap", (json_int_t)mi.hblkhd, "in_use",
+                            (json_int_t)(mi.uordblks + mi.hblkhd), "free",
+                            (json_int_t)mi.fordblks, "free_chunks", (json_int_t)mi.ordblks,
+                            "releasable", (json_int_t)mi.keepcost);
+    /* per worker: what each holds for message handling, read on the worker itself */
+    struct mem_round *r = calloc(1, sizeof(*r));
+    json_t *arr = json_array();
+    if (res && r && arr && sb_mi_on_workers(mem_on_worker, r, PS_WAIT_MS) >= 0) {
+        for (unsigned i = 0; i < sb_rt.n_workers && i < SB_MAX_WORKERS; i++) {
+            if (!r->seen[i])
+                continue;
+            json_t *o = json_pack("{s:I, s:I, s:I, s:I}", "Worker", (json_int_t)i,
+                                  "scratch_heap", (json_int_t)r->w[i].scratch_heap,
+                                  "pooled_msgs", (json_int_t)r->w[i].pooled_msgs,
+                                  "pooled_bytes", (json_int_t)r->w[i].pooled_bytes);
+            if (o)
+                json_array_append_new(arr, o);
+        }
+        json_object_set_new(res, "Workers", arr);
+        arr = NULL;
+    }
+    json_decref(arr);
+    free(r);
+    return res;
 }
 
 struct conn_list {
