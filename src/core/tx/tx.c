@@ -132,7 +132,8 @@ static void uas_remove(struct sb_tx *t)
 void sb__tx_uac_insert(struct tx_branch *b)
 {
     struct tx_worker *tw = sb__tx_worker();
-    uint32_t h = sb__tx_hash_str(sb_str_cstr(b->branch)) % TX_HASH_SIZE;
+    b->bhash = sb__tx_hash_str(sb_str_cstr(b->branch));
+    uint32_t h = b->bhash % TX_HASH_SIZE;
     b->hnext = tw->uac[h];
     tw->uac[h] = b;
 }
@@ -140,7 +141,7 @@ void sb__tx_uac_insert(struct tx_branch *b)
 static void uac_remove(struct tx_branch *b)
 {
     struct tx_worker *tw = sb__tx_worker();
-    uint32_t h = sb__tx_hash_str(sb_str_cstr(b->branch)) % TX_HASH_SIZE;
+    uint32_t h = b->bhash % TX_HASH_SIZE;
     for (struct tx_branch **p = &tw->uac[h]; *p; p = &(*p)->hnext) {
         if (*p == b) {
             *p = b->hnext;
@@ -154,8 +155,9 @@ struct tx_branch *sb__tx_uac_find(sb_str branch)
     struct tx_worker *tw = sb__tx_worker();
     if (!tw || !branch.len)
         return NULL;
-    for (struct tx_branch *b = tw->uac[sb__tx_hash_str(branch) % TX_HASH_SIZE]; b; b = b->hnext)
-        if (sb_str_caseeq(sb_str_cstr(b->branch), branch))
+    uint32_t h = sb__tx_hash_str(branch);
+    for (struct tx_branch *b = tw->uac[h % TX_HASH_SIZE]; b; b = b->hnext)
+        if (b->bhash == h && sb_str_caseeq(sb_str_cstr(b->branch), branch))
             return b;
     return NULL;
 }
@@ -214,9 +216,11 @@ struct sb_tx *sb__tx_uas_find(struct sb_msg *m, uint32_t as_method)
     if (!tw || !v)
         return NULL;
     if (is_3261_branch(v->branch)) {
-        for (struct sb_tx *t = tw->uas[sb__tx_hash_str(v->branch) % TX_HASH_SIZE]; t;
-             t = t->hnext) {
-            if (!t->rfc3261 || t->uas_state == UAS_TERMINATED)
+        uint32_t h = sb__tx_hash_str(v->branch);
+        for (struct sb_tx *t = tw->uas[h % TX_HASH_SIZE]; t; t = t->hnext) {
+            /* the full hash first: the chains hold every transaction in its wait state, and
+             * looking at one's request costs cache misses */
+            if (t->hash != h || !t->rfc3261 || t->uas_state == UAS_TERMINATED)
                 continue;
             const struct sb_via *tv = sb_msg_via1(t->req);
             /* RFC3261-17.2.3: branch, sent-by, and the method (ACK matches its INVITE) */
@@ -226,8 +230,9 @@ struct sb_tx *sb__tx_uas_find(struct sb_msg *m, uint32_t as_method)
         }
         return NULL;
     }
-    for (struct sb_tx *t = tw->uas[hash_2543(m) % TX_HASH_SIZE]; t; t = t->hnext)
-        if (!t->rfc3261 && match_2543(m, t, as_method))
+    uint32_t h = hash_2543(m);
+    for (struct sb_tx *t = tw->uas[h % TX_HASH_SIZE]; t; t = t->hnext)
+        if (t->hash == h && !t->rfc3261 && match_2543(m, t, as_method))
             return t;
     return NULL;
 }
@@ -294,14 +299,28 @@ int sb__tx_route_idx(struct tx_route *r, uint32_t type)
     return r->idx;
 }
 
+/* Recycled structs kept per worker: enough for a burst of calls, bounded so that a peak does
+ * not pin its memory for good. */
+#define TX_FREE_MAX 512
+#if defined(__SANITIZE_ADDRESS__)
+#define TX_RECYCLE 0 /* every struct freed: a use after free stays visible */
+#else
+#define TX_RECYCLE 1
+#endif
+
 struct sb_tx *sb__tx_alloc(void)
 {
     struct tx_worker *tw = sb__tx_worker();
     if (!tw)
         return NULL;
-    struct sb_tx *t = calloc(1, sizeof(*t));
-    if (!t)
+    struct sb_tx *t = tw->free_tx;
+    if (t) {
+        tw->free_tx = t->hnext;
+        tw->n_free_tx--;
+        memset(t, 0, sizeof(*t));
+    } else if (!(t = calloc(1, sizeof(*t)))) {
         return NULL;
+    }
     t->label = ++tw->next_label;
     t->key = sb_worker_unique();
     t->on_failure.idx = t->on_reply.idx = t->on_branch.idx = -1;
@@ -338,7 +357,37 @@ static void tx_free(struct sb_tx *t)
     free(t->cancel_reason);
     tw->n_tx--;
     __atomic_fetch_sub(&tw->st.inuse, 1, __ATOMIC_RELAXED);
-    free(t);
+    if (TX_RECYCLE && tw->n_free_tx < TX_FREE_MAX) {
+        t->hnext = tw->free_tx;
+        tw->free_tx = t;
+        tw->n_free_tx++;
+    } else {
+        free(t);
+    }
+}
+
+struct tx_branch *sb__tx_branch_new(void)
+{
+    struct tx_worker *tw = sb__tx_worker();
+    struct tx_branch *b = tw ? tw->free_br : NULL;
+    if (!b)
+        return calloc(1, sizeof(*b));
+    tw->free_br = b->hnext;
+    tw->n_free_br--;
+    memset(b, 0, sizeof(*b));
+    return b;
+}
+
+void sb__tx_branch_recycle(struct tx_branch *b)
+{
+    struct tx_worker *tw = sb__tx_worker();
+    if (TX_RECYCLE && tw && tw->n_free_br < TX_FREE_MAX) {
+        b->hnext = tw->free_br;
+        tw->free_br = b;
+        tw->n_free_br++;
+    } else {
+        free(b);
+    }
 }
 
 void sb__tx_finish(struct sb_tx *t, uint64_t wait_ms)
@@ -366,6 +415,16 @@ void sb_tx_worker_exit(void)
     for (unsigned i = 0; i < TX_HASH_SIZE; i++) {
         while (tw->uac[i])
             tx_free(tw->uac[i]->tx);
+    }
+    while (tw->free_tx) {
+        struct sb_tx *t = tw->free_tx;
+        tw->free_tx = t->hnext;
+        free(t);
+    }
+    while (tw->free_br) {
+        struct tx_branch *b = tw->free_br;
+        tw->free_br = b->hnext;
+        free(b);
     }
     sb_arena_deinit(&tw->scratch);
     for (unsigned i = 0; i <= SB_MAX_WORKERS; i++)
@@ -502,7 +561,12 @@ struct sb_tx *sb_tx_of(struct sb_sctx *ctx)
 
 static void to_tag_make(struct sb_tx *t)
 {
-    snprintf(t->to_tag, sizeof(t->to_tag), "sbtm%016llx", (unsigned long long)t->key);
+    static const char hex[] = "0123456789abcdef";
+    _Static_assert(sizeof(t->to_tag) > 4 + 16, "to_tag holds sbtm and 16 hex digits");
+    memcpy(t->to_tag, "sbtm", 4);
+    for (int i = 0; i < 16; i++)
+        t->to_tag[4 + i] = hex[(t->key >> (60 - 4 * i)) & 0xf];
+    t->to_tag[20] = '\0';
 }
 
 int sb_tx_new(struct sb_sctx *ctx)

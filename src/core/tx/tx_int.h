@@ -69,11 +69,13 @@ struct tx_branch {
     struct sb_timer cretr; /* retransmissions of our CANCEL over UDP */
     uint64_t cretr_ms;
     struct sb_timer wait;    /* Timer D / K */
-    struct tx_branch *hnext; /* client hash chain */
+    struct tx_branch *hnext; /* client hash chain (the free list when recycled) */
+    uint32_t bhash;          /* sb__tx_hash_str of <branch> */
+    char ruri_in[112];       /* <ruri> when it fits */
 };
 
 struct sb_tx {
-    struct sb_tx *hnext; /* server hash chain */
+    struct sb_tx *hnext; /* server hash chain (the free list when recycled) */
     uint32_t hash;       /* server table bucket key */
     uint32_t label;      /* unique on this worker */
     uint64_t key;        /* branch keys derive from it */
@@ -120,7 +122,7 @@ struct sb_tx {
 };
 
 /* Per-worker state: hash tables and counters. Thread-local (a worker is a thread). */
-#define TX_HASH_SIZE 4096
+#define TX_HASH_SIZE 16384 /* chains stay short with ~10^4 transactions in their wait state */
 struct tx_worker {
     struct sb_tx *uas[TX_HASH_SIZE];
     struct tx_branch *uac[TX_HASH_SIZE];
@@ -133,6 +135,10 @@ struct tx_worker {
     int pend_on_failure, pend_on_reply, pend_on_branch, pend_fr_ms, pend_fr_inv_ms;
     struct sb_tx *cur_tx; /* the transaction created/seen in the running request route */
     uint64_t cur_seq;
+    /* freed transactions and branches kept for the next ones: no malloc per call */
+    struct sb_tx *free_tx;
+    struct tx_branch *free_br;
+    unsigned n_free_tx, n_free_br;
 };
 
 struct tx_worker *sb__tx_worker(void);
@@ -157,6 +163,9 @@ int sb__tx_xidx_find(uint64_t key, unsigned not_worker);
 
 /* lifetime */
 struct sb_tx *sb__tx_alloc(void);
+/* A zeroed branch, from the worker's free list when it has one; sb__tx_branch_free returns it. */
+struct tx_branch *sb__tx_branch_new(void);
+void sb__tx_branch_recycle(struct tx_branch *b);
 /* Start the timer that drops a transaction nobody finishes. */
 void sb__tx_arm_guard(struct sb_tx *t);
 /* Keep the transaction <wait_ms> more, then free it. */

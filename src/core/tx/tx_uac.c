@@ -45,9 +45,10 @@ void sb__tx_branch_free(struct tx_branch *b)
     if (b->cancel)
         sb_buf_unref(b->cancel);
     free(b->targets);
-    free(b->ruri);
+    if (b->ruri != b->ruri_in)
+        free(b->ruri);
     free(b->duri);
-    free(b);
+    sb__tx_branch_recycle(b);
 }
 
 /* ---- routes on the transaction ------------------------------------------------------------- */
@@ -93,6 +94,8 @@ sb_res sb__tx_run_route(struct sb_tx *t, uint32_t type, int idx, struct sb_msg *
 static struct sb_buf *build_hop(struct tx_branch *b, const char *method, struct sb_msg *reply,
                                 const char *extra)
 {
+    if (!b->req)
+        return NULL;
     struct sb_msg sent;
     sb_msg_init(&sent, NULL);
     struct sb_buf *out = NULL;
@@ -367,7 +370,8 @@ static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, ui
     bool fo = failover_on(t);
     bool bl = blacklist_on();
     bool black[SB_DNS_MAX_TARGETS] = {0};
-    for (unsigned i = start; bl && i < res->n; i++) {
+    /* the order only matters with more than one target left */
+    for (unsigned i = start; bl && res->n - start > 1 && i < res->n; i++) {
         struct sb_dest d = target_dest(t, res, i, proto);
         black[i] = sb_tx_blacklist_has(d.proto, &d.to);
     }
@@ -423,7 +427,7 @@ static void branch_remove_last(struct sb_tx *t)
 {
     struct tx_branch *b = t->br[--t->n_br];
     struct tx_worker *tw = sb__tx_worker();
-    uint32_t h = sb__tx_hash_str(sb_str_cstr(b->branch)) % TX_HASH_SIZE;
+    uint32_t h = b->bhash % TX_HASH_SIZE;
     for (struct tx_branch **p = &tw->uac[h]; *p; p = &(*p)->hnext) {
         if (*p == b) {
             *p = b->hnext;
@@ -551,13 +555,19 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
         if (r.ctl == SB_CTL_DROP)
             return 1;
     }
-    struct tx_branch *b = calloc(1, sizeof(*b));
+    struct tx_branch *b = sb__tx_branch_new();
     if (!b)
         return -1;
     b->tx = t;
     b->idx = (int)t->n_br;
     b->bflags = bflags;
-    b->ruri = dup_str(ruri);
+    if (ruri.len < sizeof(b->ruri_in)) {
+        memcpy(b->ruri_in, ruri.p, ruri.len);
+        b->ruri_in[ruri.len] = '\0';
+        b->ruri = b->ruri_in;
+    } else {
+        b->ruri = dup_str(ruri);
+    }
     b->duri = duri.len ? dup_str(duri) : NULL;
     sb_timer_init(&b->retr, timer_retr, b);
     sb_timer_init(&b->fr, timer_fr, b);
@@ -702,6 +712,12 @@ void sb__tx_branch_reply(struct tx_branch *b, struct sb_msg *reply, const struct
         b->state = UAC_COMPLETED; /* Timer D: retransmissions re-ACKed while the tx lives */
     } else {
         b->state = UAC_TERMINATED;
+        if (!t->is_local && code < 300 && b->req) {
+            /* nothing is sent on this branch again (no retransmission, ACK or CANCEL): the
+             * copy goes now rather than when the transaction's wait ends */
+            sb_buf_unref(b->req);
+            b->req = NULL;
+        }
     }
     if (code < 300) {
         if (t->is_local) {

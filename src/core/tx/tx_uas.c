@@ -89,6 +89,9 @@ int sb__tx_send_upstream(struct sb_tx *t, int code, struct sb_buf *b, bool local
         wait = 64 * t1; /* Timer H */
     } else if (t->is_invite) {
         t->uas_state = UAS_ACCEPTED; /* RFC 6026: absorb INVITE retransmissions a while */
+        /* RFC6026-7.1: the 2xx is never sent again by us; do not hold it through the wait */
+        sb_buf_unref(t->last_reply);
+        t->last_reply = NULL;
         wait = (uint64_t)sb_tx_conf.wt_timer * 1000;
     } else {
         t->uas_state = UAS_COMPLETED;
