@@ -84,6 +84,8 @@ struct sb_lump {
     uint32_t seq;
 };
 
+enum { SB_MSG_VF_RECEIVED = 1 << 0, SB_MSG_VF_RPORT = 1 << 1 };
+
 #define SB_MSG_INLINE_HDRS  32
 #define SB_MSG_INLINE_ARENA 2048
 
@@ -121,6 +123,9 @@ struct sb_msg {
     uint32_t n_lumps;
     uint32_t cap_lumps;
     int lump_err; /* sticky: the first lump error */
+    /* received / rport already recorded on the top Via by the SIP layer (RFC 3261 §18.2.1,
+     * RFC 3581): SB_MSG_VF_* bits; part of the message so that it is forgotten with it */
+    uint8_t via_fixed;
 
     struct sb_arena arena;
     struct sb_hdr hdr_inline[SB_MSG_INLINE_HDRS];

@@ -67,10 +67,6 @@ static void fixed_via(const char *via, const char *ip, uint16_t port, bool text,
     char *e = strstr(s, "\r\n");
     snprintf(out, n, "%.*s", (int)(e - s), s);
     sb_buf_unref(b);
-    /* what the receive path does when it is done with a message: the next one starts afresh */
-    struct sb__fwd_state *st = sb__fwd_state();
-    if (st && st->vf_msg == &m)
-        st->vf_msg = NULL;
     sb_msg_deinit(&m);
 }
 

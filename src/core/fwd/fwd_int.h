@@ -25,9 +25,6 @@ struct sb__fwd_state {
     unsigned n_free;
     struct sb_arena scratch;
     struct sb_avps *avps;
-    /* received/rport edits already recorded on <vf_msg>'s top Via */
-    const struct sb_msg *vf_msg;
-    bool vf_received, vf_rport;
     /* what error_route sees as $err.* */
     int err_class, err_level, err_rcode;
     const char *err_info;

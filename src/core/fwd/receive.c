@@ -96,8 +96,6 @@ void sb__fwd_msg_release(struct sb_msg *m)
     if (!m)
         return;
     struct sb__fwd_state *st = sb__fwd_state();
-    if (st && st->vf_msg == m)
-        st->vf_msg = NULL;
     if (st && st->cur == m && !st->cur_taken)
         return; /* still the receive path's */
     sb_msg_reset(m);
@@ -322,8 +320,6 @@ static void answer_from_copy(struct sb__fwd_state *st, const struct sb_rcv *rcv,
         struct sb_reply_opts o = {.code = code, .reason = sb_str_cstr(reason)};
         sb__sl_send(&m2, rcv, NULL, &o);
     }
-    if (st->vf_msg == &m2)
-        st->vf_msg = NULL;
     sb_msg_deinit(&m2);
 }
 
@@ -548,6 +544,5 @@ void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
         sb_arena_reset(&st->scratch);
         if (st->avps)
             sb_avps_clear(st->avps);
-        st->vf_msg = NULL;
     }
 }

@@ -162,19 +162,13 @@ static sb_str port_text(struct sb_msg *m, const char *prefix, uint16_t port)
 
 bool sb__fwd_rport_done(const struct sb_msg *req)
 {
-    struct sb__fwd_state *st = sb__fwd_state();
-    return st && st->vf_msg == req && st->vf_rport;
+    return (req->via_fixed & SB_MSG_VF_RPORT) != 0;
 }
 
 int sb__fwd_via_fix(struct sb_msg *req, const struct sb_rcv *rcv, bool force_rport)
 {
-    struct sb__fwd_state *st = sb__fwd_state();
-    if (!st || !rcv || !sb_msg_is_request(req))
+    if (!rcv || !sb_msg_is_request(req))
         return 0;
-    if (st->vf_msg != req) {
-        st->vf_msg = req;
-        st->vf_received = st->vf_rport = false;
-    }
     struct sb_hdr *h = sb_msg_hdr_first(req, SB_HDR_VIA);
     const struct sb_via *v = sb_msg_via1(req);
     if (!h || !v)
@@ -182,7 +176,7 @@ int sb__fwd_via_fix(struct sb_msg *req, const struct sb_rcv *rcv, bool force_rpo
     uint32_t end = h->value.off + h->value.len;
     if (v->comment.len && in_msg(req, v->comment.p))
         end = (uint32_t)(v->comment.p - req->buf);
-    bool want_rport = (v->has_rport || force_rport) && !st->vf_rport;
+    bool want_rport = (v->has_rport || force_rport) && !(req->via_fixed & SB_MSG_VF_RPORT);
     int rc = 0;
     uint16_t port = sb_addr_port(&rcv->src);
     /* the rport value goes first: a bare ";rport" may end the value, where ;received goes too */
@@ -197,10 +191,11 @@ int sb__fwd_via_fix(struct sb_msg *req, const struct sb_rcv *rcv, bool force_rpo
         } else if (!v->has_rport) {
             rc = sb_msg_lump_insert(req, end, port_text(req, ";rport=", port));
         }
-        st->vf_rport = true;
+        req->via_fixed |= SB_MSG_VF_RPORT;
     }
     /* RFC3261-18.2.1: received when the sent-by is not the source; RFC3581-4: always with rport */
-    if (rc == 0 && !st->vf_received && (st->vf_rport || sent_by_differs(v, rcv))) {
+    if (rc == 0 && !(req->via_fixed & SB_MSG_VF_RECEIVED) &&
+        ((req->via_fixed & SB_MSG_VF_RPORT) || sent_by_differs(v, rcv))) {
         /* the transport formatted the source already; a context built elsewhere may not have */
         char ip[10 + SB_IP_STRLEN] = ";received=";
         size_t n = rcv->src_ip[0] ? strlen(rcv->src_ip) : 0;
@@ -214,7 +209,7 @@ int sb__fwd_via_fix(struct sb_msg *req, const struct sb_rcv *rcv, bool force_rpo
                 sb_msg_strdup(req, (sb_str){ip + 10, n}));
         else
             rc = sb_msg_lump_insert(req, end, sb_msg_strdup(req, (sb_str){ip, 10 + n}));
-        st->vf_received = true;
+        req->via_fixed |= SB_MSG_VF_RECEIVED;
     }
     return rc;
 }
