@@ -103,9 +103,9 @@ bool sb_uri_is_myself(const struct sb_uri *u);
 /* What the calling worker holds for receiving messages: the per-message scratch arena and the
  * pool of message structs kept for reuse. Call on the worker's own thread. */
 struct sb_fwd_mem {
-    size_t scratch_heap;   /* heap bytes the scratch arena holds beyond its inline block */
-    unsigned pooled_msgs;  /* parsed-message structs kept for reuse */
-    size_t pooled_bytes;   /* their size, arenas' heap included */
+    size_t scratch_heap;  /* heap bytes the scratch arena holds beyond its inline block */
+    unsigned pooled_msgs; /* parsed-message structs kept for reuse */
+    size_t pooled_bytes;  /* their size, arenas' heap included */
 };
 void sb_fwd_mem(struct sb_fwd_mem *out);
 

@@ -129,9 +129,8 @@ void sb_fwd_mem(struct sb_fwd_mem *out)
 {
     *out = (struct sb_fwd_mem){0};
     struct sb_worker *w = sb_worker_self;
-    const struct sb__fwd_state *st = w ? __atomic_load_n((struct sb__fwd_state **)&w->fwd,
-                                                         __ATOMIC_ACQUIRE)
-                                       : NULL;
+    const struct sb__fwd_state *st =
+        w ? __atomic_load_n((struct sb__fwd_state **)&w->fwd, __ATOMIC_ACQUIRE) : NULL;
     if (!st)
         return;
     out->scratch_heap = st->scratch.total;

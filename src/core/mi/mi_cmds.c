@@ -355,12 +355,12 @@ static json_t *mi_mem_info(struct sb_mi_call *c)
     struct mallinfo2 mi = mallinfo2();
     uint64_t vsz = 0, rss = 0;
     proc_statm(&vsz, &rss);
-    json_t *res = json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "Process", "RSS",
-                            (json_int_t)rss, "VmSize", (json_int_t)vsz, "Heap", "arena",
-                            (json_int_t)mi.arena, "mmap", (json_int_t)mi.hblkhd, "in_use",
-                            (json_int_t)(mi.uordblks + mi.hblkhd), "free",
-                            (json_int_t)mi.fordblks, "free_chunks", (json_int_t)mi.ordblks,
-                            "releasable", (json_int_t)mi.keepcost);
+    json_t *res =
+        json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "Process", "RSS",
+                  (json_int_t)rss, "VmSize", (json_int_t)vsz, "Heap", "arena", (json_int_t)mi.arena,
+                  "mmap", (json_int_t)mi.hblkhd, "in_use", (json_int_t)(mi.uordblks + mi.hblkhd),
+                  "free", (json_int_t)mi.fordblks, "free_chunks", (json_int_t)mi.ordblks,
+                  "releasable", (json_int_t)mi.keepcost);
     /* per worker: what each holds for message handling, read on the worker itself */
     struct mem_round *r = calloc(1, sizeof(*r));
     json_t *arr = json_array();
@@ -368,10 +368,10 @@ static json_t *mi_mem_info(struct sb_mi_call *c)
         for (unsigned i = 0; i < sb_rt.n_workers && i < SB_MAX_WORKERS; i++) {
             if (!r->seen[i])
                 continue;
-            json_t *o = json_pack("{s:I, s:I, s:I, s:I}", "Worker", (json_int_t)i,
-                                  "scratch_heap", (json_int_t)r->w[i].scratch_heap,
-                                  "pooled_msgs", (json_int_t)r->w[i].pooled_msgs,
-                                  "pooled_bytes", (json_int_t)r->w[i].pooled_bytes);
+            json_t *o = json_pack("{s:I, s:I, s:I, s:I}", "Worker", (json_int_t)i, "scratch_heap",
+                                  (json_int_t)r->w[i].scratch_heap, "pooled_msgs",
+                                  (json_int_t)r->w[i].pooled_msgs, "pooled_bytes",
+                                  (json_int_t)r->w[i].pooled_bytes);
             if (o)
                 json_array_append_new(arr, o);
         }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Transactions: per-worker tables and matching (RFC 3261 §17.2.3 with the RFC 2543 fallback),
  * lifetime, the receive-path seams and the entry points the tm module calls. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@ static _Thread_local struct tx_worker *local_tw;
 
 /* Counters of every worker, for sb_tx_stats; a worker registers its state on first use. */
 static struct tx_worker *all_tw[SB_MAX_WORKERS + 1];
+/* Held by sb_tx_stats while it reads other workers' counters and by an exiting worker while it
+ * takes itself out of all_tw, so that no reader sums a struct being freed. */
+static pthread_mutex_t all_tw_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct tx_worker *sb__tx_worker(void)
 {
@@ -64,6 +68,7 @@ int sb__tx_send(struct sb_dest *d, const char *p, size_t len)
 void sb_tx_stats(struct sb_tx_stats *out)
 {
     memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&all_tw_mu);
     for (unsigned i = 0; i <= SB_MAX_WORKERS; i++) {
         struct tx_worker *tw = __atomic_load_n(&all_tw[i], __ATOMIC_ACQUIRE);
         if (!tw)
@@ -73,6 +78,7 @@ void sb_tx_stats(struct sb_tx_stats *out)
         for (size_t k = 0; k < sizeof(*out) / sizeof(uint64_t); k++)
             dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
     }
+    pthread_mutex_unlock(&all_tw_mu);
 }
 
 unsigned sb_tx_count(void)
@@ -427,9 +433,11 @@ void sb_tx_worker_exit(void)
         free(b);
     }
     sb_arena_deinit(&tw->scratch);
+    pthread_mutex_lock(&all_tw_mu);
     for (unsigned i = 0; i <= SB_MAX_WORKERS; i++)
-        if (all_tw[i] == tw)
+        if (__atomic_load_n(&all_tw[i], __ATOMIC_ACQUIRE) == tw)
             __atomic_store_n(&all_tw[i], NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&all_tw_mu);
     free(tw);
     local_tw = NULL;
 }
