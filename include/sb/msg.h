@@ -38,6 +38,11 @@ long sb_msg_frame(const char *buf, size_t len, const struct sb_msg_limits *limit
 /* Parse every known header value and the Request-URI; returns the first error (also in m->err).
  * What a server calls before trusting a message. */
 int sb_msg_parse_all(struct sb_msg *m);
+/* The lazy part of sb_msg_parse_all: the Request-URI, the header fields every message carries
+ * (Via, From, To, Call-ID, CSeq) parsed, and the CSeq method matching the request's; a reply's
+ * method_id taken from its CSeq. What a server checks on every message before handling it; the
+ * other headers stay unparsed. Returns 0 or the error recorded in m->err. */
+int sb_msg_check(struct sb_msg *m);
 
 /* Status a server should answer a parse failure with (400, 505, 413, 414, 513, 500), and the
  * reason phrase ("Bad Via", "Version Not Supported" ...) written into <out> (NUL-terminated). */

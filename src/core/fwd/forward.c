@@ -356,11 +356,6 @@ static bool via_names_us(const struct sb_via *v)
     return sb_is_myself(sb__unbracket(v->host), port, v->proto);
 }
 
-static bool via_is_ours(const struct sb_via *v)
-{
-    return via_names_us(v);
-}
-
 int sb_forward_reply(struct sb_msg *reply, const struct sb_rcv *rcv)
 {
     struct sb_hdr *h = sb_msg_hdr_first(reply, SB_HDR_VIA);
@@ -370,7 +365,7 @@ int sb_forward_reply(struct sb_msg *reply, const struct sb_rcv *rcv)
     /* RFC3261-16.7 step 3 / 18.1.2: a reply whose top Via is not ours is not for us. OpenSIPS
      * checks this only with check_via; here it always holds, and check_via makes the drop an
      * error in the log, as there. */
-    if (!via_is_ours(v)) {
+    if (!via_names_us(v)) {
         const struct sb_core_cfg *cfg = sb__fwd_cfg();
         if (cfg && cfg->check_via && sb__fwd_warn_ok())
             SB_ERR("fwd: reply from %s:%u dropped: top Via " SB_STR_FMT ":%u is not ours",

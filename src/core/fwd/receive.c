@@ -218,61 +218,17 @@ static sb_res run_route(struct sb__fwd_state *st, const struct sb_script *s,
     return r;
 }
 
-static void set_missing(struct sb_msg *m, uint16_t type)
-{
-    m->err = (struct sb_msg_error){
-        .code = SB_EPARSE, .part = SB_MSG_ERRP_HEADER, .hdr_type = type, .what = "missing"};
-}
-
-static int header_fault(struct sb_msg *m, struct sb_hdr *h, const char *what)
-{
-    if (!m->err.code)
-        m->err = (struct sb_msg_error){.code = SB_EPARSE,
-                                       .part = SB_MSG_ERRP_HEADER,
-                                       .hdr_type = h->type,
-                                       .hdr_name = h->name,
-                                       .offset = h->value.off,
-                                       .what = what};
-    return m->err.code;
-}
-
-/* What a request needs beyond the common headers. RFC 4475 §3.1.2.17/18: the CSeq method must be
- * the request's. RFC 3261 §10.3: a registrar reads every Contact of a REGISTER, so a malformed one
- * is answered 400 here, before any script (RFC 4475 §3.1.2.20 regbadct). */
-static int check_request(struct sb_msg *m)
-{
-    const struct sb_cseq *cs = sb_msg_cseq(m);
-    if (cs && !sb_str_eq(cs->method, sb_msg_method(m)))
-        return header_fault(m, sb_msg_hdr_first(m, SB_HDR_CSEQ), "method mismatch in");
-    if (m->method_id == SB_METHOD_REGISTER)
-        for (struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_CONTACT); h; h = sb_msg_hdr_next(m, h))
-            if (!sb_msg_hdr_parsed(m, h))
-                return m->err.code ? m->err.code : header_fault(m, h, "bad");
-    return 0;
-}
-
-/* Parse what every request or reply must have for us to handle it. Returns 0 or < 0 with
- * m->err describing the fault. */
+/* What every message must have (sb_msg_check), and RFC 3261 §10.3: a registrar reads every
+ * Contact of a REGISTER, so a malformed one is answered 400 here, before any script (RFC 4475
+ * §3.1.2.20 regbadct). Returns 0 or < 0 with m->err describing the fault. */
 static int check_mandatory(struct sb_msg *m)
 {
-    static const uint16_t need[] = {SB_HDR_VIA, SB_HDR_FROM, SB_HDR_TO, SB_HDR_CALL_ID,
-                                    SB_HDR_CSEQ};
-    if (sb_msg_is_request(m) && !sb_msg_ruri(m))
-        return m->err.code ? m->err.code : SB_EPARSE;
-    for (size_t i = 0; i < SB_ARRAY_LEN(need); i++) {
-        struct sb_hdr *h = sb_msg_hdr_first(m, need[i]);
-        if (!h) {
-            set_missing(m, need[i]);
-            return SB_EPARSE;
-        }
-        if (need[i] == SB_HDR_CALL_ID ? !sb_msg_callid(m).p : !sb_msg_hdr_parsed(m, h)) {
-            if (!m->err.code)
-                set_missing(m, need[i]);
-            return m->err.code;
-        }
-    }
-    if (sb_msg_is_request(m))
-        return check_request(m);
+    int rc = sb_msg_check(m);
+    if (rc || m->method_id != SB_METHOD_REGISTER || !sb_msg_is_request(m))
+        return rc;
+    for (struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_CONTACT); h; h = sb_msg_hdr_next(m, h))
+        if (!sb_msg_hdr_parsed(m, h))
+            return m->err.code ? m->err.code : SB_EPARSE;
     return 0;
 }
 

@@ -183,24 +183,23 @@ static int missing(struct sb_msg *m, enum sb_hdr_type t)
     return SB_EPARSE;
 }
 
-int sb_msg_parse_all(struct sb_msg *m)
+int sb_msg_check(struct sb_msg *m)
 {
     if (m->err.code)
         return m->err.code;
     if (m->kind == SB_MSG_REQUEST && !sb_msg_ruri(m))
-        return m->err.code;
-    for (uint32_t i = 0; i < m->n_hdrs; i++) {
-        struct sb_hdr *h = &m->hdrs[i];
-        if (sb_hdr_info[h->type].parse && !sb_msg_hdr_parsed(m, h) && m->err.code)
-            return m->err.code;
-    }
+        return m->err.code ? m->err.code : SB_EPARSE;
     /* RFC3261-8.1.1: the header fields every request and response carries. Max-Forwards is left
      * out: RFC 2543 peers omit it (RFC 4475 §3.4.1). */
     static const enum sb_hdr_type required[] = {SB_HDR_VIA, SB_HDR_FROM, SB_HDR_TO, SB_HDR_CALL_ID,
                                                 SB_HDR_CSEQ};
-    for (size_t i = 0; i < SB_ARRAY_LEN(required); i++)
-        if (!m->first[required[i]])
+    for (size_t i = 0; i < SB_ARRAY_LEN(required); i++) {
+        struct sb_hdr *h = sb_msg_hdr_first(m, required[i]);
+        if (!h)
             return missing(m, required[i]);
+        if (sb_hdr_info[h->type].parse && !sb_msg_hdr_parsed(m, h))
+            return m->err.code ? m->err.code : hdr_error(m, h, SB_EPARSE, "bad");
+    }
     const struct sb_cseq *cs = sb_msg_cseq(m);
     if (m->kind == SB_MSG_REPLY) {
         m->method_id = cs->method_id;
@@ -211,6 +210,18 @@ int sb_msg_parse_all(struct sb_msg *m)
         return hdr_error(m, sb_msg_hdr_first(m, SB_HDR_CSEQ), SB_EPARSE, "method mismatch in");
     }
     return 0;
+}
+
+int sb_msg_parse_all(struct sb_msg *m)
+{
+    if (m->err.code)
+        return m->err.code;
+    for (uint32_t i = 0; i < m->n_hdrs; i++) {
+        struct sb_hdr *h = &m->hdrs[i];
+        if (sb_hdr_info[h->type].parse && !sb_msg_hdr_parsed(m, h) && m->err.code)
+            return m->err.code;
+    }
+    return sb_msg_check(m);
 }
 
 int sb_msg_err_status(const struct sb_msg *m)

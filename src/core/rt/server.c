@@ -57,19 +57,6 @@ static struct {
     _Atomic unsigned n_drained;
 } srv = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
-static const char *proto_name(uint8_t p)
-{
-    switch (p) {
-    case SB_PROTO_UDP: return "udp";
-    case SB_PROTO_TCP: return "tcp";
-    case SB_PROTO_TLS: return "tls";
-    case SB_PROTO_SCTP: return "sctp";
-    case SB_PROTO_WS: return "ws";
-    case SB_PROTO_WSS: return "wss";
-    default: return "?";
-    }
-}
-
 static void log_diag(const struct sb_diag *d, int level)
 {
     for (const struct sb_diag_entry *e = d->head; e; e = e->next) {
@@ -326,7 +313,7 @@ static void log_started(void)
     for (unsigned i = 0; i < sb_tp_n_sockets(); i++) {
         const struct sb_socket *s = sb_tp_socket(i);
         bool v6 = strchr(s->ip, ':') != NULL;
-        int n = snprintf(socks + o, sizeof(socks) - o, " %s:%s%s%s:%u", proto_name(s->proto),
+        int n = snprintf(socks + o, sizeof(socks) - o, " %s:%s%s%s:%u", sb_tp_proto_name(s->proto),
                          v6 ? "[" : "", s->ip, v6 ? "]" : "", (unsigned)s->port);
         if (n < 0 || (size_t)n >= sizeof(socks) - o)
             break;

@@ -13,6 +13,7 @@
 #include "sb/msg.h"
 #include "sb/msg_build.h"
 #include "sb/script.h"
+#include "sb/tp.h"
 #include "sb/tx.h"
 #include "sb/uri.h"
 
@@ -158,18 +159,6 @@ static sb_str path_received(sb_str path, char *buf, size_t cap)
         return SB_STR_NULL;
     long n = sb_uri_unescape(v, buf);
     return n > 0 ? (sb_str){buf, (size_t)n} : SB_STR_NULL;
-}
-
-static const char *proto_name(uint8_t proto)
-{
-    switch (proto) {
-    case SB_PROTO_TCP: return "tcp";
-    case SB_PROTO_TLS: return "tls";
-    case SB_PROTO_SCTP: return "sctp";
-    case SB_PROTO_WS: return "ws";
-    case SB_PROTO_WSS: return "wss";
-    default: return "udp";
-    }
 }
 
 static bool same_binding(const struct req_ct *r, const struct sb_ul_contact *c)
@@ -333,14 +322,14 @@ sb_res sb__reg_save(struct sb_sctx *ctx, struct sb_ul_domain *d, const struct re
                          sb_str_chr(ctx->peer->src_ip, ':') >= 0 ? "[" : "",
                          SB_STR_ARG(ctx->peer->src_ip),
                          sb_str_chr(ctx->peer->src_ip, ':') >= 0 ? "]" : "", ctx->peer->src_port,
-                         proto_name(ctx->peer->proto));
+                         sb_tp_proto_name(ctx->peer->proto));
         received = (sb_str){rbuf, (size_t)k};
     }
     sb_str sock = SB_STR_NULL;
     if (ctx->peer && ctx->peer->dst_ip.len) {
         struct sb_wbuf sw;
         sb_wbuf_init(&sw, sbuf, sizeof(sbuf));
-        sb_wbuf_cstr(&sw, proto_name(ctx->peer->proto));
+        sb_wbuf_cstr(&sw, sb_tp_proto_name(ctx->peer->proto));
         sb_wbuf_put(&sw, ":", 1);
         sb_wbuf_str(&sw, ctx->peer->dst_ip);
         sb_wbuf_put(&sw, ":", 1);
