@@ -466,14 +466,29 @@ static void test_receive_counts(void **state)
          "To: <sip:b@x>;tag=1\r\nFrom: <sip:a@x>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n"
          "Content-Length: 0\r\n\r\n",
          &r);
+    /* a forged reply: one of our branches, but a sent-by that is not us, and a second Via
+     * naming a third party: dropped, never relayed there */
+    char br[SB_BRANCH_LEN + 1], forged[1024];
+    assert_int_equal(sb_branch_make(br, sizeof(br), 0, 42), SB_BRANCH_LEN);
+    snprintf(forged, sizeof(forged),
+             "SIP/2.0 200 OK\r\n"
+             "Via: SIP/2.0/UDP 192.0.2.78:5060;branch=%s\r\n"
+             "Via: SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bKvictim\r\n"
+             "To: <sip:b@x>;tag=1\r\nFrom: <sip:a@x>;tag=2\r\nCall-ID: c2\r\nCSeq: 1 OPTIONS\r\n"
+             "Content-Length: 0\r\n\r\n",
+             br);
+    feed(forged, &r);
+    struct parsed *fp = parse(forged);
+    assert_int_equal(sb_forward_reply(&fp->m, &r), SB_EINVAL); /* refused as not ours */
+    release(fp);
     /* a broken ACK: counted, never answered */
     feed("ACK sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n"
          "CSeq: x ACK\r\nContent-Length: 0\r\n\r\n",
          &r);
     sb_core_stats(&s1);
     assert_int_equal(s1.rcv_requests - s0.rcv_requests, 2);
-    assert_int_equal(s1.rcv_replies - s0.rcv_replies, 1);
-    assert_int_equal(s1.drop_replies - s0.drop_replies, 1);
+    assert_int_equal(s1.rcv_replies - s0.rcv_replies, 2);
+    assert_int_equal(s1.drop_replies - s0.drop_replies, 2);
     assert_int_equal(s1.fwd_replies - s0.fwd_replies, 0);
     assert_int_equal(s1.bad_msg_hdr - s0.bad_msg_hdr, 1);
     assert_int_equal(s1.sl_replies - s0.sl_replies, 0);
