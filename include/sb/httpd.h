@@ -10,6 +10,13 @@
 
 #define SB_HTTPD_MAX_HANDLERS 32
 
+struct sb_http_resp;
+
+/* A request answered later (the first member of the server's own state). */
+struct sb_http_later {
+    void (*answer)(struct sb_http_later *l, struct sb_http_resp *resp);
+};
+
 /* A request as a handler sees it. Everything borrows from the server and is valid during the
  * call only. */
 struct sb_http_req {
@@ -20,6 +27,11 @@ struct sb_http_req {
     /* header lookup, case-insensitive; NULL when absent */
     const char *(*header)(const struct sb_http_req *r, const char *name);
     void *conn; /* the server's connection, for header() */
+    /* Answer later instead of filling <resp>: the handler gets a handle and must pass it to
+     * sb_httpd_answer() exactly once, from any thread, possibly before it returns; <resp> is
+     * ignored then. The connection waits meanwhile without holding a server thread. NULL when
+     * the server cannot (answer at once). */
+    struct sb_http_later *(*defer)(const struct sb_http_req *r);
 };
 
 /* What the handler answers. <body> is malloc'd and taken by the server (NULL for none). */
@@ -39,6 +51,9 @@ typedef void (*sb_httpd_handler)(const struct sb_http_req *req, struct sb_http_r
  * matching prefix wins. Control thread, before the server starts (module init). Returns 0,
  * SB_EINVAL (a duplicate or a bad prefix) or SB_ELIMIT. */
 int sb_httpd_register(const char *method, const char *prefix, sb_httpd_handler h, void *arg);
+/* Answer a request deferred with req->defer(): <resp> is copied and its body taken. After a
+ * server shutdown answered the request itself (503), the answer is dropped. Any thread. */
+void sb_httpd_answer(struct sb_http_later *l, struct sb_http_resp *resp);
 /* Serve one request through the table: 404 when no prefix matches, 405 when only the method
  * differs. Any thread. */
 void sb_httpd_dispatch(const struct sb_http_req *req, struct sb_http_resp *resp);

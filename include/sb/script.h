@@ -84,6 +84,20 @@ const struct sb_pv_def *sb_pv_lookup(sb_str name);
  * state. A worker calls it when it exits; the next use in the thread starts afresh. */
 void sb_pv_worker_exit(void);
 
+/* $avp semantics over an AVP list the caller chooses, for variables whose values live elsewhere
+ * than the execution's list (tm's $bavp keeps one list per branch). A def built on them takes
+ * SB_PVF_SUB | SB_PVF_SUB_REQ | SB_PVF_INDEX and sb_pv_avps_fix as fix_sub (it interns the name
+ * into pv->fixed). get/count read <l> as $avp reads ctx->avps (NULL: no values); set writes as
+ * $avp does (= pushes, := replaces all, [i] overwrites, [append] adds at the bottom, NULL
+ * deletes) and returns SB_EINVAL when <l> is NULL. Worker thread, like the list's owner. */
+struct sb_avps;
+int sb_pv_avps_fix(struct sb_fixup *fx, sb_str sub, void **fixed);
+int sb_pv_avps_get(const struct sb_avps *l, const struct sb_pv *pv, int32_t idx,
+                   struct sb_val *out);
+int sb_pv_avps_count(const struct sb_avps *l, const struct sb_pv *pv);
+int sb_pv_avps_set(struct sb_sctx *ctx, struct sb_avps *l, const struct sb_pv *pv, int op,
+                   const struct sb_val *v);
+
 /* ---- the routing state of a request ------------------------------------------------------- */
 
 /* The current Request-URI ($ru: the rewritten one, else the received one) and $du, as text (p ==
@@ -107,6 +121,11 @@ int sb_duri_set(struct sb_sctx *ctx, sb_str uri);
  * is false, SB_ENOSPC when 32 names are taken. Any thread. */
 int sb_mflag_bit(sb_str name, bool create);
 int sb_bflag_bit(sb_str name, bool create);
+/* tcp_no_new_conn_bflag: do branch flags <bflags> ask that the request go over a stream only on a
+ * connection already open (never connecting)? False when <c> is NULL or does not set the global.
+ * Any thread. */
+struct sb_core_cfg;
+bool sb_core_no_new_conn(const struct sb_core_cfg *c, uint32_t bflags);
 
 /* ---- transformations ----------------------------------------------------------------------- */
 

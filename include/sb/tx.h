@@ -86,6 +86,12 @@ int sb_tx_replicate(struct sb_sctx *ctx, sb_str uri);
 /* Store the message flags of <ctx> into the transaction (t_flush_flags). */
 int sb_tx_flush_flags(struct sb_sctx *ctx);
 
+/* The $bavp list of the branch the route of <ctx> runs for: in branch_route the branch being
+ * built, in onreply_route the branch of the reply, in failure_route the branch whose final reply
+ * the route handles. <create>: make the list when the branch has none yet. NULL when the route
+ * runs for no branch (request route, a local reply) or when out of memory. Worker thread. */
+struct sb_avps *sb_tx_branch_avps(struct sb_sctx *ctx, bool create);
+
 /* What the $T_* variables read. */
 struct sb_tx_info {
     int reply_code; /* $T_reply_code: the reply being handled, or the final one; 0 when none */

@@ -130,7 +130,8 @@ struct fjob {
     uint32_t via_at; /* where our Via goes: just after the request line */
     bool add_via;
     bool is_reply;
-    uint8_t proto; /* transport fixed by the URI or the caller; 0: each target's */
+    uint8_t proto;    /* transport fixed by the URI or the caller; 0: each target's */
+    bool no_new_conn; /* tcp_no_new_conn_bflag set on the branch: open connections only */
     const struct sb_socket *forced, *hint;
     size_t branch_len;
     char branch[SB_BRANCH_LEN + 1];
@@ -155,7 +156,9 @@ static int job_send(struct fjob *j, const struct sb_dns_result *res)
 {
     int rc = SB_ENOENT;
     for (unsigned i = 0; i < res->n; i++) {
-        struct sb_dest d = {.proto = target_proto(j, &res->t[i]), .to = res->t[i].addr};
+        struct sb_dest d = {.proto = target_proto(j, &res->t[i]),
+                            .to = res->t[i].addr,
+                            .no_new_conn = j->no_new_conn};
         d.sock = pick_sock(j->forced, j->hint, d.proto, &d.to);
         if (!d.sock) {
             SB_DEBUG("fwd: no socket for %s to target %u", proto_name(d.proto), i);
@@ -253,6 +256,7 @@ static int relay(struct sb_sctx *ctx, sb_str uri, uint8_t proto_force, bool fwd)
     j->add_via = fwd;
     j->is_reply = !is_req;
     j->proto = hop.proto;
+    j->no_new_conn = is_req && sb_core_no_new_conn(sb__fwd_cfg(), ctx->rs->bflags);
     j->forced = ctx->rs->send_sock;
     j->hint = rcv ? rcv->sock : NULL;
     if (fwd) {

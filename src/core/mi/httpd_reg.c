@@ -114,6 +114,11 @@ void sb_httpd_dispatch(const struct sb_http_req *req, struct sb_http_resp *resp)
         plain(resp, 404, "Not Found\n");
 }
 
+void sb_httpd_answer(struct sb_http_later *l, struct sb_http_resp *resp)
+{
+    l->answer(l, resp);
+}
+
 int sb_httpd_unregister(const char *method, const char *prefix)
 {
     if (!prefix)

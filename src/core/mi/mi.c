@@ -107,6 +107,7 @@ void sb_mi_destroy(void)
 int sb_mi_init(void)
 {
     sb_mi_destroy();
+    sb__mi_async_reopen();
     int rc = sb_mi_register("core", sb__mi_core_cmds);
     /* event_subscribe, events_list ... exist whatever the modules, as in OpenSIPS */
     return rc ? rc : sb_evi_mi_register();
@@ -219,7 +220,9 @@ static const struct sb_mi_recipe *pick_recipe(const struct sb_mi_cmd *cmd, json_
     return NULL;
 }
 
-json_t *sb_mi_run(const char *method, json_t *params, struct sb_mi_call *c)
+/* Run the handler under the management lock. Returns the result, NULL with the error in <c>, or
+ * SB_MI_PENDING with c->async set (the envelope's reference to it). */
+static json_t *run_call(const char *method, json_t *params, struct sb_mi_call *c)
 {
     memset(c, 0, sizeof(*c));
     c->method = method;
@@ -238,9 +241,77 @@ json_t *sb_mi_run(const char *method, json_t *params, struct sb_mi_call *c)
     pthread_mutex_unlock(&run_lock);
     c->params = NULL;
     json_decref(named);
+    if (c->async && res != SB_MI_PENDING) {
+        /* the handler answered by itself after all */
+        sb__mi_async_settle(c->async);
+        c->async = NULL;
+    } else if (!c->async && res == SB_MI_PENDING) {
+        SB_ERR("mi: %s returned pending without sb_mi_async_start()", method);
+        res = NULL;
+        c->err_code = 0;
+    }
     if (!res && !c->err_code)
         sb_mi_error(c, SB_MI_SERVER_ERROR, "Server error");
     return res;
+}
+
+/* A synchronous caller waiting for an asynchronous command. */
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    json_t *reply; /* sb_mi_handle_json */
+};
+
+static void waiter_init(struct waiter *w)
+{
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->done = false;
+    w->reply = NULL;
+}
+
+static void waiter_wait(struct waiter *w)
+{
+    pthread_mutex_lock(&w->lock);
+    while (!w->done)
+        pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void waiter_deinit(struct waiter *w)
+{
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+}
+
+static void waiter_wake(struct waiter *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void run_sink(struct sb_mi_async *a, void *arg)
+{
+    (void)a;
+    waiter_wake(arg);
+}
+
+json_t *sb_mi_run(const char *method, json_t *params, struct sb_mi_call *c)
+{
+    json_t *res = run_call(method, params, c);
+    if (res != SB_MI_PENDING)
+        return res;
+    /* the time limit bounds this wait */
+    struct waiter w;
+    waiter_init(&w);
+    struct sb_mi_async *a = c->async;
+    if (sb__mi_async_attach(a, run_sink, &w))
+        waiter_wait(&w);
+    waiter_deinit(&w);
+    return sb__mi_async_take(a, c);
 }
 
 /* ---- the envelope -------------------------------------------------------------------------- */
@@ -254,58 +325,203 @@ static json_t *error_reply(json_t *id, int code, const char *msg, json_t *data)
                      id ? id : json_null());
 }
 
-static json_t *handle_one(json_t *req)
-{
-    if (!json_is_object(req))
-        return error_reply(NULL, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
-    json_t *id = json_object_get(req, "id");
-    json_t *ver = json_object_get(req, "jsonrpc");
-    json_t *method = json_object_get(req, "method");
-    json_t *params = json_object_get(req, "params");
-    if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id) && !json_is_real(id))
-        return error_reply(NULL, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
-    if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 ||
-        !json_is_string(method) || (params && !json_is_array(params) && !json_is_object(params)))
-        return error_reply(id, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
+/* One request being answered: one slot per request of a batch (one for a single request). */
+struct rq;
+struct slot {
+    struct rq *rq;
+    json_t *id;    /* a reference; NULL for a notification */
+    json_t *reply; /* NULL: nothing to answer */
+};
 
-    struct sb_mi_call c;
-    json_t *res = sb_mi_run(json_string_value(method), params, &c);
+struct rq {
+    pthread_mutex_t lock;
+    unsigned waiting; /* pending slots, plus one while the envelope is still running them */
+    bool batch;
+    sb_mi_reply_fn cb;
+    void *arg;
+    size_t n;
+    struct slot slots[];
+};
+
+static json_t *call_reply(json_t *id, json_t *res, struct sb_mi_call *c)
+{
     json_t *reply;
     if (!id) {
         /* a notification: run, answer nothing */
         json_decref(res);
-        json_decref(c.err_data);
-        return NULL;
-    }
-    if (res)
+        reply = NULL;
+    } else if (res) {
         reply = json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result", res, "id", id);
-    else
-        reply = error_reply(id, c.err_code, c.err_msg, c.err_data);
-    json_decref(c.err_data);
+    } else {
+        reply = error_reply(id, c->err_code, c->err_msg, c->err_data);
+    }
+    json_decref(c->err_data);
+    c->err_data = NULL;
     return reply;
+}
+
+/* Build the reply of the whole request and free <rq>. */
+static json_t *rq_finish(struct rq *rq)
+{
+    json_t *out = NULL;
+    if (!rq->batch) {
+        out = rq->slots[0].reply;
+    } else {
+        out = json_array();
+        for (size_t i = 0; i < rq->n; i++)
+            if (rq->slots[i].reply) {
+                if (out)
+                    json_array_append(out, rq->slots[i].reply);
+                json_decref(rq->slots[i].reply);
+            }
+        if (out && json_array_size(out) == 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    for (size_t i = 0; i < rq->n; i++)
+        json_decref(rq->slots[i].id);
+    pthread_mutex_destroy(&rq->lock);
+    free(rq);
+    return out;
+}
+
+/* One slot is answered; true when it was the last one the request waited for. */
+static bool rq_settled(struct rq *rq)
+{
+    pthread_mutex_lock(&rq->lock);
+    bool last = --rq->waiting == 0;
+    pthread_mutex_unlock(&rq->lock);
+    return last;
+}
+
+static void slot_sink(struct sb_mi_async *a, void *arg)
+{
+    struct slot *s = arg;
+    struct sb_mi_call c;
+    memset(&c, 0, sizeof(c));
+    json_t *res = sb__mi_async_take(a, &c);
+    s->reply = call_reply(s->id, res, &c);
+    struct rq *rq = s->rq;
+    if (rq_settled(rq)) {
+        sb_mi_reply_fn cb = rq->cb;
+        void *cb_arg = rq->arg;
+        cb(cb_arg, rq_finish(rq));
+    }
+}
+
+static void handle_one(json_t *req, struct slot *s)
+{
+    if (!json_is_object(req)) {
+        s->reply = error_reply(NULL, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
+        return;
+    }
+    json_t *id = json_object_get(req, "id");
+    json_t *ver = json_object_get(req, "jsonrpc");
+    json_t *method = json_object_get(req, "method");
+    json_t *params = json_object_get(req, "params");
+    if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id) &&
+        !json_is_real(id)) {
+        s->reply = error_reply(NULL, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
+        return;
+    }
+    if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 ||
+        !json_is_string(method) || (params && !json_is_array(params) && !json_is_object(params))) {
+        s->reply = error_reply(id, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
+        return;
+    }
+    /* the request may be freed before an asynchronous answer: keep the id */
+    s->id = json_incref(id);
+    struct sb_mi_call c;
+    json_t *res = run_call(json_string_value(method), params, &c);
+    if (res == SB_MI_PENDING) {
+        struct sb_mi_async *a = c.async;
+        pthread_mutex_lock(&s->rq->lock);
+        s->rq->waiting++;
+        pthread_mutex_unlock(&s->rq->lock);
+        if (sb__mi_async_attach(a, slot_sink, s))
+            return;
+        rq_settled(s->rq); /* never the last: the envelope still holds its count */
+        res = sb__mi_async_take(a, &c);
+    }
+    s->reply = call_reply(s->id, res, &c);
+}
+
+int sb_mi_handle_json_async(json_t *req, sb_mi_reply_fn cb, void *arg, json_t **reply)
+{
+    *reply = NULL;
+    bool batch = json_is_array(req);
+    if (batch && json_array_size(req) == 0) {
+        *reply = error_reply(NULL, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
+        return 0;
+    }
+    size_t n = batch ? json_array_size(req) : 1;
+    struct rq *rq = calloc(1, sizeof(*rq) + n * sizeof(rq->slots[0]));
+    if (!rq)
+        return SB_ENOMEM;
+    pthread_mutex_init(&rq->lock, NULL);
+    rq->waiting = 1;
+    rq->batch = batch;
+    rq->cb = cb;
+    rq->arg = arg;
+    rq->n = n;
+    for (size_t i = 0; i < n; i++)
+        rq->slots[i].rq = rq;
+    for (size_t i = 0; i < n; i++)
+        handle_one(batch ? json_array_get(req, i) : req, &rq->slots[i]);
+    if (!rq_settled(rq))
+        return 1;
+    *reply = rq_finish(rq);
+    return 0;
+}
+
+int sb_mi_handle_async(const char *req, size_t len, sb_mi_reply_fn cb, void *arg, json_t **reply)
+{
+    json_error_t jerr;
+    json_t *in = json_loadb(req, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!in) {
+        *reply = error_reply(NULL, SB_MI_PARSE_ERROR, "Parse error", NULL);
+        return 0;
+    }
+    int rc = sb_mi_handle_json_async(in, cb, arg, reply);
+    json_decref(in);
+    return rc;
+}
+
+static void handle_sink(void *arg, json_t *reply)
+{
+    struct waiter *w = arg;
+    w->reply = reply;
+    waiter_wake(w);
 }
 
 json_t *sb_mi_handle_json(json_t *req)
 {
-    if (!json_is_array(req))
-        return handle_one(req);
-    /* a batch: one reply per request that is not a notification */
-    if (json_array_size(req) == 0)
-        return error_reply(NULL, SB_MI_INVALID_REQUEST, "Invalid Request", NULL);
-    json_t *out = json_array();
-    size_t i;
-    json_t *r;
-    json_array_foreach(req, i, r)
-    {
-        json_t *one = handle_one(r);
-        if (one)
-            json_array_append_new(out, one);
+    struct waiter w;
+    waiter_init(&w);
+    json_t *reply = NULL;
+    int rc = sb_mi_handle_json_async(req, handle_sink, &w, &reply);
+    if (rc == 1) {
+        waiter_wait(&w);
+        reply = w.reply;
+    } else if (rc < 0) {
+        reply = error_reply(NULL, SB_MI_SERVER_ERROR, "Server error", NULL);
     }
-    if (json_array_size(out) == 0) {
-        json_decref(out);
+    waiter_deinit(&w);
+    return reply;
+}
+
+char *sb_mi_reply_text(json_t *reply)
+{
+    if (!reply)
         return NULL;
-    }
-    return out;
+    char *text = json_dumps(reply, JSON_COMPACT);
+    json_decref(reply);
+    if (!text)
+        /* out of memory while dumping: still answer something the client can parse */
+        text = strdup("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000,\"message\":\"Server "
+                      "error\"},\"id\":null}");
+    return text;
 }
 
 char *sb_mi_handle(const char *req, size_t len)
@@ -318,13 +534,5 @@ char *sb_mi_handle(const char *req, size_t len)
     else
         reply = sb_mi_handle_json(in);
     json_decref(in);
-    if (!reply)
-        return NULL;
-    char *text = json_dumps(reply, JSON_COMPACT);
-    json_decref(reply);
-    if (!text)
-        /* out of memory while dumping: still answer something the client can parse */
-        text = strdup("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000,\"message\":\"Server "
-                      "error\"},\"id\":null}");
-    return text;
+    return sb_mi_reply_text(reply);
 }

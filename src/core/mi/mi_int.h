@@ -22,4 +22,18 @@ struct sb__mi_thread {
 };
 unsigned sb__mi_threads(struct sb__mi_thread *out, unsigned cap);
 
+/* Asynchronous calls (mi_async.c), the side of the envelope. After a handler returned
+ * SB_MI_PENDING: sink(a, arg) runs once with the outcome, from the completing thread. Returns
+ * false when the call is already complete (sink will not run: take the outcome now). */
+bool sb__mi_async_attach(struct sb_mi_async *a, void (*sink)(struct sb_mi_async *a, void *arg),
+                         void *arg);
+/* The outcome: the result, or NULL with the error moved into <c>. Releases the envelope's
+ * reference to <a>. */
+json_t *sb__mi_async_take(struct sb_mi_async *a, struct sb_mi_call *c);
+/* The handler answered by itself after sb_mi_async_start(): later completions are refused.
+ * Releases the envelope's reference. */
+void sb__mi_async_settle(struct sb_mi_async *a);
+/* Allow asynchronous calls again (sb_mi_init). */
+void sb__mi_async_reopen(void);
+
 #endif

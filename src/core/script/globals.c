@@ -8,6 +8,7 @@
 #include "sb/core_cfg.h"
 #include "sb/hdr.h"
 #include "sb/log.h"
+#include "sb/script.h"
 
 enum gtype { G_INT = 1, G_BOOL, G_STR, G_FUNC, G_IGNORED };
 
@@ -61,6 +62,36 @@ static int set_alias(struct sb_core_cfg *c, struct sb_arena *a, const struct sb_
     return 0;
 }
 
+/* tcp_no_new_conn_bflag. The bit of a flag name is process-wide (the branch flag table), so one
+ * value serves every script of the process; the configuration records that it was given. */
+static int no_new_conn_bit = -1;
+
+static int set_no_new_conn(struct sb_core_cfg *c, struct sb_arena *a, const struct sb_val *v,
+                           const char **err)
+{
+    (void)a;
+    int f;
+    if (v->type == SB_VAL_INT)
+        f = v->i >= 0 && v->i <= 31 ? v->i : SB_ERANGE;
+    else
+        f = v->s.len ? sb_bflag_bit(v->s, true) : SB_EINVAL;
+    if (f < 0) {
+        *err = "expects a branch flag name or a number 0..31";
+        return SB_EINVAL;
+    }
+    __atomic_store_n(&no_new_conn_bit, f, __ATOMIC_RELAXED);
+    c->tcp_no_new_conn_bflag_set = true;
+    return 0;
+}
+
+bool sb_core_no_new_conn(const struct sb_core_cfg *c, uint32_t bflags)
+{
+    if (!c || !c->tcp_no_new_conn_bflag_set)
+        return false;
+    int f = __atomic_load_n(&no_new_conn_bit, __ATOMIC_RELAXED);
+    return f >= 0 && (bflags & (1u << f));
+}
+
 #define I(n, f)                                                                                    \
     {                                                                                              \
         n, G_INT, offsetof(struct sb_core_cfg, f), NULL                                            \
@@ -111,6 +142,7 @@ static const struct gparam gparams[] = {
     I("tcp_max_output", tcp_max_output),
     I("tcp_drain_timeout", tcp_drain_timeout),
     B("tcp_accept_aliases", tcp_accept_aliases),
+    {"tcp_no_new_conn_bflag", G_FUNC, 0, set_no_new_conn},
     I("tcp_keepalive", tcp_keepalive),
     B("check_via", check_via),
     S("server_header", server_header),
@@ -170,7 +202,6 @@ static const struct gparam gparams[] = {
     {"tcp_keepcount", G_IGNORED, 0, NULL},
     {"tcp_keepidle", G_IGNORED, 0, NULL},
     {"tcp_keepinterval", G_IGNORED, 0, NULL},
-    {"tcp_no_new_conn_bflag", G_IGNORED, 0, NULL},
     {"restart_persistency_cache_file", G_IGNORED, 0, NULL},
     {"auto_scaling_profile", G_IGNORED, 0, NULL},
     {"auto_scaling_cycle", G_IGNORED, 0, NULL},

@@ -134,35 +134,35 @@ void sb__vars_thread_exit(void)
 
 /* ---- $avp(name) ---------------------------------------------------------------------------- */
 
-static int fix_avp(struct sb_fixup *fx, sb_str sub, void **fixed)
+int sb_pv_avps_fix(struct sb_fixup *fx, sb_str sub, void **fixed)
 {
     uint32_t id;
     int r = sb_avp_id(sub, &id);
     if (r < 0) {
-        sb__fx_error(fx, 0, "cannot register $avp(%.*s)", (int)sub.len, sub.p);
+        sb__fx_error(fx, 0, "cannot register the AVP name '%.*s'", (int)sub.len, sub.p);
         return r;
     }
     *fixed = (void *)(uintptr_t)(id + 1);
     return 0;
 }
 
-static int get_avp(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
+int sb_pv_avps_get(const struct sb_avps *l, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
 {
-    if (ctx->avps)
-        sb_avps_get(ctx->avps, slot_of(pv), idx == SB_PV_IDX_NONE ? 0 : idx, out);
+    if (l)
+        sb_avps_get(l, slot_of(pv), idx == SB_PV_IDX_NONE ? 0 : idx, out);
     return 0;
 }
 
-static int count_avp(struct sb_sctx *ctx, const struct sb_pv *pv)
+int sb_pv_avps_count(const struct sb_avps *l, const struct sb_pv *pv)
 {
-    return ctx->avps ? (int)sb_avps_count(ctx->avps, slot_of(pv)) : 0;
+    return l ? (int)sb_avps_count(l, slot_of(pv)) : 0;
 }
 
 /* $avp(x) = v pushes; := replaces them all; [i] = v overwrites one; [append] = v adds at the
  * bottom. With NULL: = deletes the top (or [i]), := and [*] delete all. */
-static int set_avp(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v)
+int sb_pv_avps_set(struct sb_sctx *ctx, struct sb_avps *l, const struct sb_pv *pv, int op,
+                   const struct sb_val *v)
 {
-    struct sb_avps *l = ctx->avps;
     uint32_t id = slot_of(pv);
     int32_t idx = pv->idx;
     if (!l)
@@ -189,6 +189,21 @@ static int set_avp(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const st
     if (idx >= 0)
         return sb_avps_replace(l, id, idx, v);
     return sb_avps_push(l, id, v);
+}
+
+static int get_avp(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
+{
+    return sb_pv_avps_get(ctx->avps, pv, idx, out);
+}
+
+static int count_avp(struct sb_sctx *ctx, const struct sb_pv *pv)
+{
+    return sb_pv_avps_count(ctx->avps, pv);
+}
+
+static int set_avp(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v)
+{
+    return sb_pv_avps_set(ctx, ctx->avps, pv, op, v);
 }
 
 /* ---- route arguments and results ----------------------------------------------------------- */
@@ -402,7 +417,7 @@ const struct sb_pv_def sb__pv_var_defs[] = {
     {.name = "var", .flags = SUB, .fix_sub = fix_var, .get = get_var, .set = set_var},
     {.name = "avp",
      .flags = SUB | SB_PVF_INDEX,
-     .fix_sub = fix_avp,
+     .fix_sub = sb_pv_avps_fix,
      .get = get_avp,
      .count = count_avp,
      .set = set_avp},

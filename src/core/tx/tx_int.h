@@ -29,7 +29,8 @@ enum tx_uac_state {
     UAC_TERMINATED, /* done (or never sent) */
 };
 
-struct tx_dnsw; /* a branch waiting for the resolver */
+struct tx_dnsw;  /* a branch waiting for the resolver */
+struct tx_edits; /* edits of the request (lumps, removed headers) saved apart from it */
 struct sb_script;
 
 /* A route armed on a transaction. The index belongs to <script>; after a reload_routes the
@@ -72,6 +73,8 @@ struct tx_branch {
     struct tx_branch *hnext; /* client hash chain (the free list when recycled) */
     uint32_t bhash;          /* sb__tx_hash_str of <branch> */
     char ruri_in[112];       /* <ruri> when it fits */
+    struct sb_avps *avps;    /* $bavp values (heap, owned), or NULL */
+    struct tx_edits *edits;  /* the branch route's edits kept while DNS resolves (heap) or NULL */
 };
 
 struct sb_tx {
@@ -119,6 +122,7 @@ struct sb_tx {
     struct sb_msg *cur_reply;
     sb_tx_uac_cb uac_cb;
     void *uac_arg;
+    struct sb_avps *new_bavps; /* $bavp of the branch a branch route is building, or NULL */
 };
 
 /* Per-worker state: hash tables and counters. Thread-local (a worker is a thread). */

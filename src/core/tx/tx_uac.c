@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fwd/fwd_int.h"
+#include "sb/avp.h"
 #include "sb/core_cfg.h"
 #include "sb/dns.h"
 #include "sb/log.h"
@@ -19,6 +20,8 @@ struct tx_dnsw {
     struct tx_branch *b; /* NULL once the branch is gone */
     uint8_t proto;
 };
+
+static void edits_free(struct tx_edits *e);
 
 static char *dup_str(sb_str s)
 {
@@ -48,6 +51,9 @@ void sb__tx_branch_free(struct tx_branch *b)
     if (b->ruri != b->ruri_in)
         free(b->ruri);
     free(b->duri);
+    sb_avps_free(b->avps);
+    if (b->edits)
+        edits_free(b->edits);
     sb__tx_branch_recycle(b);
 }
 
@@ -84,6 +90,23 @@ sb_res sb__tx_run_route(struct sb_tx *t, uint32_t type, int idx, struct sb_msg *
     if (!route_depth)
         sb_arena_reset(&tw->scratch);
     return r;
+}
+
+struct sb_avps *sb_tx_branch_avps(struct sb_sctx *ctx, bool create)
+{
+    struct sb_tx *t = sb_tx_of(ctx);
+    if (!t || t->cur_branch < 0)
+        return NULL;
+    struct sb_avps **l;
+    if (ctx->route_type == SB_ROUTE_BRANCH && (unsigned)t->cur_branch == t->n_br)
+        l = &t->new_bavps;
+    else if ((unsigned)t->cur_branch < t->n_br)
+        l = &t->br[t->cur_branch]->avps;
+    else
+        return NULL;
+    if (!*l && create)
+        *l = sb_avps_new();
+    return *l;
 }
 
 /* ---- building ------------------------------------------------------------------------------ */
@@ -266,6 +289,15 @@ static const struct sb_socket *pick_sock(const struct sb_socket *forced,
     return sb_tp_pick(proto, to, hint);
 }
 
+static const struct sb_core_cfg *core_cfg(void)
+{
+    /* global parameters are fixed at start (reload_routes changes routes only) */
+    if (sb_rt.cfg)
+        return sb_rt.cfg;
+    const struct sb_script *s = sb_worker_self ? sb_worker_self->script : sb_current_script();
+    return s ? sb_script_core(s) : NULL;
+}
+
 /* Build the branch for target <d> (its socket decides our Via) and send it. */
 static int send_to(struct tx_branch *b, struct sb_dest *d)
 {
@@ -302,6 +334,7 @@ static int send_to(struct tx_branch *b, struct sb_dest *d)
     int rc = sb_msg_build_request(t->req, &o, &out);
     if (rc < 0)
         return rc;
+    d->no_new_conn = sb_core_no_new_conn(core_cfg(), b->bflags);
     rc = sb__tx_send(d, out->data, out->len);
     if (rc < 0) {
         sb_buf_unref(out);
@@ -327,15 +360,6 @@ static void arm_after_send(struct tx_branch *b)
     }
     if (!sb_timer_active(&b->fr))
         sb_timer_start(l, &b->fr, (uint64_t)b->tx->fr_ms);
-}
-
-static const struct sb_core_cfg *core_cfg(void)
-{
-    /* global parameters are fixed at start (reload_routes changes routes only) */
-    if (sb_rt.cfg)
-        return sb_rt.cfg;
-    const struct sb_script *s = sb_worker_self ? sb_worker_self->script : sb_current_script();
-    return s ? sb_script_core(s) : NULL;
 }
 
 static bool failover_on(const struct sb_tx *t)
@@ -404,6 +428,84 @@ static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, ui
     return rc;
 }
 
+/* The request's edits before a branch route, put back once the branch is built so that what
+ * one branch route adds does not show in the next branch. */
+struct tx_edits {
+    struct sb_lump *lumps;
+    uint32_t n_lumps;
+    int lump_err;
+    uint16_t *hflags;
+    uint32_t n_hdrs;
+};
+
+static bool edits_save(struct sb_msg *m, struct tx_edits *e)
+{
+    *e = (struct tx_edits){.n_lumps = m->n_lumps, .lump_err = m->lump_err, .n_hdrs = m->n_hdrs};
+    e->lumps = malloc(sizeof(*e->lumps) * (m->n_lumps ? m->n_lumps : 1));
+    e->hflags = malloc(sizeof(*e->hflags) * (m->n_hdrs ? m->n_hdrs : 1));
+    if (!e->lumps || !e->hflags) {
+        free(e->lumps);
+        free(e->hflags);
+        return false;
+    }
+    if (m->n_lumps)
+        memcpy(e->lumps, m->lumps, sizeof(*e->lumps) * m->n_lumps);
+    for (uint32_t i = 0; i < m->n_hdrs; i++)
+        e->hflags[i] = m->hdrs[i].flags;
+    return true;
+}
+
+/* Put <e> on <m>. The lump array only grows (in the arena): saved lumps fit where they were. */
+static void edits_apply(struct sb_msg *m, const struct tx_edits *e)
+{
+    if (e->n_lumps)
+        memcpy(m->lumps, e->lumps, sizeof(*e->lumps) * e->n_lumps);
+    m->n_lumps = e->n_lumps;
+    m->lump_err = e->lump_err;
+    for (uint32_t i = 0; i < e->n_hdrs && i < m->n_hdrs; i++)
+        m->hdrs[i].flags =
+            (uint16_t)((m->hdrs[i].flags & ~SB_HDRF_REMOVED) | (e->hflags[i] & SB_HDRF_REMOVED));
+}
+
+static void edits_restore(struct sb_msg *m, struct tx_edits *e)
+{
+    edits_apply(m, e);
+    free(e->lumps);
+    free(e->hflags);
+}
+
+static void edits_free(struct tx_edits *e)
+{
+    free(e->lumps);
+    free(e->hflags);
+    free(e);
+}
+
+/* A branch that waits for DNS is built when the answer comes, after the request has been put
+ * back for the next branches: what its branch route did to the headers is kept with it. The
+ * inserted text lives in the request's arena, which lasts as long as the transaction. */
+static void edits_keep(struct tx_branch *b)
+{
+    struct tx_edits *e = malloc(sizeof(*e));
+    if (!e || !edits_save(b->tx->req, e)) {
+        free(e);
+        SB_WARN("tm: branch %d: out of memory, its branch route edits are lost", b->idx);
+        return;
+    }
+    b->edits = e;
+}
+
+/* Show the kept edits of <b> on the request, saving what it had into <cur> for edits_restore.
+ * Returns false when there is nothing to show or it cannot be done. */
+static bool edits_swap_in(struct tx_branch *b, struct tx_edits *cur)
+{
+    struct sb_msg *m = b->tx->req;
+    if (!b->edits || !m || b->edits->n_lumps > m->cap_lumps || !edits_save(m, cur))
+        return false;
+    edits_apply(m, b->edits);
+    return true;
+}
+
 static void dns_done(void *arg, const struct sb_dns_result *res)
 {
     struct tx_dnsw *dw = arg;
@@ -415,7 +517,15 @@ static void dns_done(void *arg, const struct sb_dns_result *res)
     b->dnsw = NULL;
     if (b->state != UAC_DNS)
         return;
+    struct tx_edits cur;
+    bool swapped = !res->err && res->n && edits_swap_in(b, &cur);
     int rc = res->err || !res->n ? SB_ENOENT : send_targets(b, res, proto, 0);
+    if (swapped)
+        edits_restore(b->tx->req, &cur);
+    if (b->edits) {
+        edits_free(b->edits);
+        b->edits = NULL;
+    }
     if (rc < 0) {
         SB_INFO("tm: branch %d not sent after resolving (%d)", b->idx, rc);
         branch_local_final(b, 503);
@@ -437,47 +547,6 @@ static void branch_remove_last(struct sb_tx *t)
     sb__tx_branch_free(b);
 }
 
-/* The request's edits before a branch route, put back once the branch is built so that what
- * one branch route adds does not show in the next branch. */
-struct edits {
-    struct sb_lump *lumps;
-    uint32_t n_lumps;
-    int lump_err;
-    uint16_t *hflags;
-    uint32_t n_hdrs;
-};
-
-static bool edits_save(struct sb_msg *m, struct edits *e)
-{
-    *e = (struct edits){.n_lumps = m->n_lumps, .lump_err = m->lump_err, .n_hdrs = m->n_hdrs};
-    e->lumps = malloc(sizeof(*e->lumps) * (m->n_lumps ? m->n_lumps : 1));
-    e->hflags = malloc(sizeof(*e->hflags) * (m->n_hdrs ? m->n_hdrs : 1));
-    if (!e->lumps || !e->hflags) {
-        free(e->lumps);
-        free(e->hflags);
-        return false;
-    }
-    if (m->n_lumps)
-        memcpy(e->lumps, m->lumps, sizeof(*e->lumps) * m->n_lumps);
-    for (uint32_t i = 0; i < m->n_hdrs; i++)
-        e->hflags[i] = m->hdrs[i].flags;
-    return true;
-}
-
-static void edits_restore(struct sb_msg *m, struct edits *e)
-{
-    /* the lump array only grows (in the arena): the saved lumps fit where they were */
-    if (e->n_lumps)
-        memcpy(m->lumps, e->lumps, sizeof(*e->lumps) * e->n_lumps);
-    m->n_lumps = e->n_lumps;
-    m->lump_err = e->lump_err;
-    for (uint32_t i = 0; i < e->n_hdrs && i < m->n_hdrs; i++)
-        m->hdrs[i].flags =
-            (uint16_t)((m->hdrs[i].flags & ~SB_HDRF_REMOVED) | (e->hflags[i] & SB_HDRF_REMOVED));
-    free(e->lumps);
-    free(e->hflags);
-}
-
 /* A branch that continues another one on the next DNS target (no new resolution). */
 struct failover {
     const struct sb_dns_result *res;
@@ -493,7 +562,7 @@ static int branch_start_saved(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_
 {
     if (t->n_br >= TX_MAX_BRANCHES || !ruri.p)
         return -1;
-    struct edits e;
+    struct tx_edits e;
     bool saved = t->on_branch.idx >= 0 && edits_save(t->req, &e);
     int rc = branch_start(t, ruri, duri, bflags, fo);
     if (saved)
@@ -536,31 +605,42 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
 {
     struct tx_worker *tw = sb__tx_worker();
     int br_idx = sb__tx_route_idx(&t->on_branch, SB_ROUTE_BRANCH);
+    struct sb_avps *bavps = NULL;
     if (br_idx >= 0) {
         /* branch_route: $ru / $du are the branch's; drop discards it */
         sb_str keep_ru = t->rs.new_ruri, keep_du = t->rs.dst_uri;
         uint32_t keep_bf = t->rs.bflags;
+        int keep_cur = t->cur_branch; /* a failure route's branch, for after its t_relay */
+        struct sb_avps *keep_bavps = t->new_bavps;
         t->rs.new_ruri = ruri;
         t->rs.dst_uri = duri.len ? duri : SB_STR_NULL;
         t->rs.bflags = bflags;
+        t->new_bavps = NULL;
         t->cur_branch = (int)t->n_br;
         sb_res r = sb__tx_run_route(t, SB_ROUTE_BRANCH, br_idx, NULL);
-        t->cur_branch = -1;
+        t->cur_branch = keep_cur;
+        bavps = t->new_bavps;
+        t->new_bavps = keep_bavps;
         ruri = t->rs.new_ruri.p ? t->rs.new_ruri : ruri;
         duri = t->rs.dst_uri;
         bflags = t->rs.bflags;
         t->rs.new_ruri = keep_ru;
         t->rs.dst_uri = keep_du;
         t->rs.bflags = keep_bf;
-        if (r.ctl == SB_CTL_DROP)
+        if (r.ctl == SB_CTL_DROP) {
+            sb_avps_free(bavps);
             return 1;
+        }
     }
     struct tx_branch *b = sb__tx_branch_new();
-    if (!b)
+    if (!b) {
+        sb_avps_free(bavps);
         return -1;
+    }
     b->tx = t;
     b->idx = (int)t->n_br;
     b->bflags = bflags;
+    b->avps = bavps;
     if (ruri.len < sizeof(b->ruri_in)) {
         memcpy(b->ruri_in, ruri.p, ruri.len);
         b->ruri_in[ruri.len] = '\0';
@@ -612,6 +692,8 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
     if (rc == SB_EAGAIN) {
         b->dnsw = dw;
         b->state = UAC_DNS;
+        if (br_idx >= 0)
+            edits_keep(b);
         struct sb_loop *l = sb__tx_loop();
         if (l)
             sb_timer_start(l, &b->fr, (uint64_t)t->fr_ms);

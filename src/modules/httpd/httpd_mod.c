@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* httpd: the embedded HTTP server (libmicrohttpd) on its own threads. It serves the handler
- * table of include/sb/httpd.h, filled by other modules (mi_http, prometheus). */
+ * table of include/sb/httpd.h, filled by other modules (mi_http, prometheus). A deferred request
+ * suspends its connection until the answer arrives from another thread. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,11 +29,38 @@ static struct {
 static struct MHD_Daemon *daemon_h;
 static _Thread_local bool thread_known; /* this server thread is in the `ps` list */
 
+/* A deferred request. Referenced by its connection and by its answerer; the last one frees it.
+ * <lock> orders the answer against the suspension: the connection is suspended under it, so an
+ * answer that finds <suspended> set may resume it. */
+struct later {
+    struct sb_http_later pub;
+    pthread_mutex_t lock;
+    int refs; /* atomic */
+    bool answered, suspended;
+    struct sb_http_resp resp;
+    struct MHD_Connection *conn;
+    struct later *prev, *next; /* the suspended list */
+};
+
+/* Suspended connections, for the shutdown (MHD must not be stopped with any of them). */
+static struct {
+    pthread_mutex_t lock;
+    struct later *head;
+    bool stopping;
+} susp = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
 /* A request body being received. */
 struct upload {
     char *buf;
     size_t len;
     bool too_big;
+    struct later *later;
+};
+
+/* The request handed to the handlers, with the way back to its upload. */
+struct req_ext {
+    struct sb_http_req pub;
+    struct upload *up;
 };
 
 static const char *req_header(const struct sb_http_req *r, const char *name)
@@ -60,6 +89,104 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct sb_http_res
     return ret;
 }
 
+static void later_unref(struct later *l)
+{
+    if (__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    pthread_mutex_destroy(&l->lock);
+    free(l->resp.body);
+    free(l);
+}
+
+static void susp_unlink(struct later *l)
+{
+    pthread_mutex_lock(&susp.lock);
+    if (l->prev)
+        l->prev->next = l->next;
+    else if (susp.head == l)
+        susp.head = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    l->prev = l->next = NULL;
+    pthread_mutex_unlock(&susp.lock);
+}
+
+/* sb_httpd_answer(): keep the answer and wake the connection; its handler sends it. */
+static void later_answer(struct sb_http_later *pub, struct sb_http_resp *resp)
+{
+    struct later *l = (struct later *)pub;
+    pthread_mutex_lock(&l->lock);
+    if (l->answered) {
+        pthread_mutex_unlock(&l->lock);
+        free(resp->body);
+        resp->body = NULL;
+        later_unref(l);
+        return;
+    }
+    l->answered = true;
+    l->resp = *resp;
+    resp->body = NULL;
+    bool resume = l->suspended;
+    l->suspended = false;
+    pthread_mutex_unlock(&l->lock);
+    if (resume) {
+        susp_unlink(l);
+        /* outside our lock: MHD takes its own, and calls on_completed under it at shutdown */
+        MHD_resume_connection(l->conn);
+    }
+    later_unref(l);
+}
+
+static struct sb_http_later *req_defer(const struct sb_http_req *r)
+{
+    struct upload *up = ((const struct req_ext *)r)->up;
+    if (up->later)
+        return NULL; /* one deferral per request */
+    struct later *l = calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    l->pub.answer = later_answer;
+    pthread_mutex_init(&l->lock, NULL);
+    l->refs = 2; /* the connection's and the answerer's */
+    l->conn = r->conn;
+    up->later = l;
+    return &l->pub;
+}
+
+/* After the handler deferred: send the answer if it is already there, else park the
+ * connection until later_answer() resumes it. */
+static enum MHD_Result park_or_send(struct MHD_Connection *conn, struct later *l)
+{
+    pthread_mutex_lock(&l->lock);
+    if (!l->answered) {
+        pthread_mutex_lock(&susp.lock);
+        bool stopping = susp.stopping;
+        if (!stopping) {
+            l->next = susp.head;
+            if (susp.head)
+                susp.head->prev = l;
+            susp.head = l;
+        }
+        pthread_mutex_unlock(&susp.lock);
+        if (!stopping) {
+            l->suspended = true;
+            MHD_suspend_connection(conn);
+            pthread_mutex_unlock(&l->lock);
+            return MHD_YES;
+        }
+        l->answered = true;
+        l->resp.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        l->resp.body = strdup("Shutting down\n");
+        l->resp.body_len = l->resp.body ? strlen(l->resp.body) : 0;
+    }
+    pthread_mutex_unlock(&l->lock);
+    struct sb_http_resp resp = l->resp;
+    l->resp.body = NULL; /* send_resp takes it */
+    if (!resp.status)
+        resp.status = 200;
+    return send_resp(conn, &resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -79,6 +206,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = up;
         return MHD_YES;
     }
+    if (up->later) /* resumed: the answer is there */
+        return park_or_send(conn, up->later);
     if (*upload_size) {
         if (up->len + *upload_size > MAX_BODY) {
             up->too_big = true;
@@ -101,15 +230,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         resp.body_len = resp.body ? strlen(resp.body) : 0;
         return send_resp(conn, &resp);
     }
-    struct sb_http_req req = {
-        .method = method,
-        .path = url,
-        .body = up->buf ? up->buf : "",
-        .body_len = up->len,
-        .header = req_header,
-        .conn = conn,
+    struct req_ext req = {
+        .pub =
+            {
+                .method = method,
+                .path = url,
+                .body = up->buf ? up->buf : "",
+                .body_len = up->len,
+                .header = req_header,
+                .conn = conn,
+                .defer = req_defer,
+            },
+        .up = up,
     };
-    sb_httpd_dispatch(&req, &resp);
+    sb_httpd_dispatch(&req.pub, &resp);
+    if (up->later) {
+        free(resp.body);
+        return park_or_send(conn, up->later);
+    }
     if (!resp.status)
         resp.status = 200;
     return send_resp(conn, &resp);
@@ -123,6 +261,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     struct upload *up = *con_cls;
     if (up) {
+        if (up->later) {
+            susp_unlink(up->later);
+            later_unref(up->later);
+        }
         free(up->buf);
         free(up);
         *con_cls = NULL;
@@ -138,7 +280,8 @@ static int httpd_init(void)
     struct sockaddr_in sa4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)conf.port)};
     struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)conf.port)};
     const struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    /* deferred answers (asynchronous MI commands) suspend their connection */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     if (inet_pton(AF_INET, conf.ip, &sa4.sin_addr) == 1) {
         sa = (const struct sockaddr *)&sa4;
     } else if (inet_pton(AF_INET6, conf.ip, &sa6.sin6_addr) == 1) {
@@ -161,12 +304,39 @@ static int httpd_init(void)
     return 0;
 }
 
+/* Answer every parked connection: MHD must not be stopped while one is suspended. */
+static void answer_parked(void)
+{
+    pthread_mutex_lock(&susp.lock);
+    susp.stopping = true;
+    struct later *list[64];
+    unsigned n = 0;
+    for (struct later *l = susp.head; l && n < SB_ARRAY_LEN(list); l = l->next) {
+        __atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
+        list[n++] = l;
+    }
+    bool more = susp.head && n == SB_ARRAY_LEN(list);
+    pthread_mutex_unlock(&susp.lock);
+    for (unsigned i = 0; i < n; i++) {
+        struct sb_http_resp resp = {.status = MHD_HTTP_SERVICE_UNAVAILABLE,
+                                    .body = strdup("Shutting down\n")};
+        resp.body_len = resp.body ? strlen(resp.body) : 0;
+        later_answer(&list[i]->pub, &resp);
+    }
+    if (more)
+        answer_parked();
+}
+
 static void httpd_destroy(void)
 {
+    /* pending MI commands first, so that their answers go out the normal way */
+    sb_mi_async_shutdown();
+    answer_parked();
     if (daemon_h) {
         MHD_stop_daemon(daemon_h);
         daemon_h = NULL;
     }
+    susp.stopping = false;
     sb_httpd_reset();
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* mi_fifo: management requests over a named pipe, OpenSIPS framing: ":reply_fifo:" then the
  * JSON-RPC request; the reply is written to <reply_dir>/<reply_fifo>, a FIFO the client made
- * and reads. Served by one thread of its own. */
+ * and reads. Served by one thread of its own; the reply of an asynchronous command is queued when
+ * it arrives and written by that thread, which meanwhile goes on with the next requests. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -43,9 +44,20 @@ static struct {
     bool running;
     int fd;      /* the request FIFO, read side (opened read-write: never sees EOF) */
     int stop_fd; /* eventfd: destroy wakes the thread */
+    int wake_fd; /* eventfd: an asynchronous reply was queued */
     char *buf;
     size_t len;
-} st = {.fd = -1, .stop_fd = -1};
+    pthread_mutex_t q_lock;
+    struct later *q_head, **q_tail; /* replies to write, in arrival order */
+} st = {.fd = -1, .stop_fd = -1, .wake_fd = -1, .q_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A request whose command went asynchronous: where its reply goes. */
+struct later {
+    struct later *next;
+    char *text; /* the reply line; NULL: nothing to write */
+    bool name_ok;
+    char name[REPLY_NAME_MAX + 1];
+};
 
 /* "fifo_mode", 0660: the script reads the number as decimal 660; take its digits as octal
  * when that is what was meant (every digit 0..7 and the decimal value out of mode range). */
@@ -183,6 +195,57 @@ static void write_reply(const char *name, const char *text)
     close(fd);
 }
 
+/* Add a newline to a reply text; NULL stays NULL. */
+static char *reply_line(char *text)
+{
+    if (!text)
+        return NULL;
+    size_t tl = strlen(text);
+    char *line = realloc(text, tl + 2);
+    if (!line)
+        return text;
+    memcpy(line + tl, "\n", 2);
+    return line;
+}
+
+/* An asynchronous reply (any thread): queue it for the FIFO thread. */
+static void on_reply(void *arg, json_t *reply)
+{
+    struct later *l = arg;
+    l->text = reply_line(sb_mi_reply_text(reply));
+    l->next = NULL;
+    pthread_mutex_lock(&st.q_lock);
+    *st.q_tail = l;
+    st.q_tail = &l->next;
+    pthread_mutex_unlock(&st.q_lock);
+    uint64_t one = 1;
+    if (write(st.wake_fd, &one, sizeof(one)) < 0)
+        SB_WARN("mi_fifo: cannot wake its thread: %s", strerror(errno));
+}
+
+/* Write the queued asynchronous replies (FIFO thread). */
+static void write_queued(void)
+{
+    uint64_t n;
+    if (read(st.wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        SB_WARN("mi_fifo: wake-up read: %s", strerror(errno));
+    pthread_mutex_lock(&st.q_lock);
+    struct later *l = st.q_head;
+    st.q_head = NULL;
+    st.q_tail = &st.q_head;
+    pthread_mutex_unlock(&st.q_lock);
+    while (l) {
+        struct later *next = l->next;
+        if (!l->name_ok)
+            SB_WARN("mi_fifo: bad reply FIFO name; request dropped");
+        else if (l->text)
+            write_reply(l->name, l->text);
+        free(l->text);
+        free(l);
+        l = next;
+    }
+}
+
 /* ---- requests ------------------------------------------------------------------------------ */
 
 /* Take complete requests off the front of the buffer. Returns true when what is left is an
@@ -235,24 +298,26 @@ static bool process_buffer(void)
             pos = nlp ? (size_t)(nlp - st.buf) + 1 : st.len;
         } else {
             pos = jpos + (size_t)jerr.position;
-            json_t *reply = sb_mi_handle_json(req);
-            json_decref(req);
-            if (reply) {
-                text = json_dumps(reply, JSON_COMPACT);
-                json_decref(reply);
+            struct later *l = calloc(1, sizeof(*l));
+            json_t *reply = NULL;
+            int rc = SB_ENOMEM;
+            if (l) {
+                l->name_ok = name_ok;
+                if (name_ok)
+                    memcpy(l->name, name, nl + 1);
+                rc = sb_mi_handle_json_async(req, on_reply, l, &reply);
             }
+            json_decref(req);
+            if (rc == 1)
+                continue; /* on_reply queues the answer; go on with the next request */
+            free(l);
+            text = sb_mi_reply_text(reply);
         }
+        text = reply_line(text);
         if (!name_ok)
             SB_WARN("mi_fifo: bad reply FIFO name; request dropped");
-        else if (text) {
-            size_t tl = strlen(text);
-            char *line = realloc(text, tl + 2);
-            if (line) {
-                text = line;
-                memcpy(text + tl, "\n", 2);
-            }
+        else if (text)
             write_reply(name, text);
-        }
         free(text);
     }
     memmove(st.buf, st.buf + pos, st.len - pos);
@@ -266,13 +331,19 @@ static void *fifo_main(void *arg)
     sb_mi_thread_register("MI FIFO");
     bool waiting = false;
     for (;;) {
-        struct pollfd p[2] = {{.fd = st.fd, .events = POLLIN},
-                              {.fd = st.stop_fd, .events = POLLIN}};
-        int n = poll(p, 2, waiting ? PARTIAL_WAIT_MS : -1);
+        struct pollfd p[3] = {{.fd = st.fd, .events = POLLIN},
+                              {.fd = st.stop_fd, .events = POLLIN},
+                              {.fd = st.wake_fd, .events = POLLIN}};
+        int n = poll(p, 3, waiting ? PARTIAL_WAIT_MS : -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (p[1].revents)
             break;
+        if (p[2].revents) {
+            write_queued();
+            if (n == 1)
+                continue;
+        }
         if (n == 0) {
             SB_WARN("mi_fifo: incomplete request dropped");
             st.len = 0;
@@ -293,6 +364,8 @@ static void *fifo_main(void *arg)
         }
         waiting = process_buffer();
     }
+    /* the answers of a shutdown (sb_mi_async_shutdown ran before the stop) */
+    write_queued();
     sb_mi_thread_gone();
     return NULL;
 }
@@ -305,7 +378,10 @@ static int mi_fifo_init(void)
     }
     st.buf = malloc(BUF_MAX);
     st.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!st.buf || st.stop_fd < 0)
+    st.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    st.q_head = NULL;
+    st.q_tail = &st.q_head;
+    if (!st.buf || st.stop_fd < 0 || st.wake_fd < 0)
         goto fail;
     if (make_fifo() != 0)
         goto fail;
@@ -322,14 +398,18 @@ fail:
         close(st.fd);
     if (st.stop_fd >= 0)
         close(st.stop_fd);
+    if (st.wake_fd >= 0)
+        close(st.wake_fd);
     free(st.buf);
     st.buf = NULL;
-    st.fd = st.stop_fd = -1;
+    st.fd = st.stop_fd = st.wake_fd = -1;
     return SB_EINVAL;
 }
 
 static void mi_fifo_destroy(void)
 {
+    /* pending commands are answered (queued for the thread, which writes them before it ends) */
+    sb_mi_async_shutdown();
     if (st.running) {
         uint64_t one = 1;
         if (write(st.stop_fd, &one, sizeof(one)) < 0)
@@ -342,10 +422,20 @@ static void mi_fifo_destroy(void)
         close(st.fd);
     if (st.stop_fd >= 0)
         close(st.stop_fd);
+    if (st.wake_fd >= 0)
+        close(st.wake_fd);
+    /* not written when the thread did not run */
+    for (struct later *l = st.q_head, *next; l; l = next) {
+        next = l->next;
+        free(l->text);
+        free(l);
+    }
+    st.q_head = NULL;
+    st.q_tail = &st.q_head;
     free(st.buf);
     st.buf = NULL;
     st.len = 0;
-    st.fd = st.stop_fd = -1;
+    st.fd = st.stop_fd = st.wake_fd = -1;
 }
 
 static const struct sb_mod_param params[] = {

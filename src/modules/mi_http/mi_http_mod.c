@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* mi_http: JSON-RPC 2.0 management requests over HTTP, `POST /<root>` on the httpd module,
- * with optional basic authentication. */
+ * with optional basic authentication. An asynchronous command's request is deferred: its
+ * connection waits for the reply without holding an httpd thread or the management lock. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -53,6 +54,27 @@ static bool authorized(const struct sb_http_req *req)
     return CRYPTO_memcmp(want, dec, (size_t)n) == 0;
 }
 
+static void fill(struct sb_http_resp *resp, json_t *reply)
+{
+    char *text = sb_mi_reply_text(reply);
+    if (!text) {
+        resp->status = 204; /* a notification: nothing to answer */
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = text;
+    resp->body_len = strlen(text);
+}
+
+/* The reply of an asynchronous command (any thread). */
+static void on_reply(void *arg, json_t *reply)
+{
+    struct sb_http_resp resp = {0};
+    fill(&resp, reply);
+    sb_httpd_answer(arg, &resp);
+}
+
 static void on_mi(const struct sb_http_req *req, struct sb_http_resp *resp, void *arg)
 {
     (void)arg;
@@ -63,15 +85,31 @@ static void on_mi(const struct sb_http_req *req, struct sb_http_resp *resp, void
         resp->body_len = resp->body ? strlen(resp->body) : 0;
         return;
     }
-    char *reply = sb_mi_handle(req->body, req->body_len);
-    if (!reply) {
-        resp->status = 204; /* a notification: nothing to answer */
+    struct sb_http_later *later = req->defer ? req->defer(req) : NULL;
+    if (!later) {
+        /* a server that cannot defer: wait here */
+        char *text = sb_mi_handle(req->body, req->body_len);
+        if (text) {
+            resp->content_type = "application/json";
+            resp->body = text;
+            resp->body_len = strlen(text);
+        }
+        resp->status = text ? 200 : 204;
         return;
     }
-    resp->status = 200;
-    resp->content_type = "application/json";
-    resp->body = reply;
-    resp->body_len = strlen(reply);
+    json_t *reply = NULL;
+    int rc = sb_mi_handle_async(req->body, req->body_len, on_reply, later, &reply);
+    if (rc == 1)
+        return; /* on_reply answers */
+    struct sb_http_resp now = {0};
+    if (rc < 0) {
+        now.status = 500;
+        now.body = strdup("Out of memory\n");
+        now.body_len = now.body ? strlen(now.body) : 0;
+    } else {
+        fill(&now, reply);
+    }
+    sb_httpd_answer(later, &now);
 }
 
 static int mi_http_init(void)

@@ -530,6 +530,31 @@ static int pv_fr_inv_w(struct sb_sctx *ctx, const struct sb_pv *pv, int op, cons
     return pv_fr_set(ctx, true, v);
 }
 
+/* ---- $bavp(name) ----------------------------------------------------------------------------- */
+
+/* Branch AVPs: $avp semantics on a list each branch owns (freed with the branch). */
+static int pv_bavp(struct sb_sctx *ctx, const struct sb_pv *pv, int32_t idx, struct sb_val *out)
+{
+    return sb_pv_avps_get(sb_tx_branch_avps(ctx, false), pv, idx, out);
+}
+
+static int pv_bavp_n(struct sb_sctx *ctx, const struct sb_pv *pv)
+{
+    return sb_pv_avps_count(sb_tx_branch_avps(ctx, false), pv);
+}
+
+static int pv_bavp_w(struct sb_sctx *ctx, const struct sb_pv *pv, int op, const struct sb_val *v)
+{
+    struct sb_avps *l = sb_tx_branch_avps(ctx, true);
+    if (!l) {
+        SB_ERR("tm: cannot write " SB_STR_FMT " in %s: no branch there (only branch_route, "
+               "onreply_route and failure_route of a transaction have one)",
+               SB_STR_ARG(pv->text), ctx->route_name ? ctx->route_name : "this route");
+        return SB_EINVAL;
+    }
+    return sb_pv_avps_set(ctx, l, pv, op, v);
+}
+
 static const struct sb_pv_def pvs[] = {
     {.name = "T_reply_code", .get = pv_reply_code},
     {.name = "T_branch_idx", .get = pv_branch_idx},
@@ -537,6 +562,12 @@ static const struct sb_pv_def pvs[] = {
     {.name = "T_id", .get = pv_id},
     {.name = "T_fr_timeout", .get = pv_fr, .set = pv_fr_w},
     {.name = "T_fr_inv_timeout", .get = pv_fr_inv, .set = pv_fr_inv_w},
+    {.name = "bavp",
+     .flags = SB_PVF_SUB | SB_PVF_SUB_REQ | SB_PVF_INDEX,
+     .fix_sub = sb_pv_avps_fix,
+     .get = pv_bavp,
+     .count = pv_bavp_n,
+     .set = pv_bavp_w},
     {.name = NULL},
 };
 
@@ -581,59 +612,39 @@ static const struct sb_stat_def stats[] = {
 
 /* ---- MI ------------------------------------------------------------------------------------ */
 
-/* One t_uac_dlg: shared by the MI thread that waits and the worker callback that may come after
- * the wait gave up; the last of the two frees it. */
-struct uac_wait {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int refs;
-    bool done;
-    int code;
-    char *reason;  /* of the final reply, heap */
-    char *message; /* the whole final reply, heap */
-};
+/* t_uac_dlg is asynchronous: the handler posts the request to worker 0 and returns; the final
+ * reply (or the transaction's own timeout) completes the MI call from that worker. */
 
-static void uw_unref_unlock(struct uac_wait *u)
+/* The MI result of a final reply: {"Status": "<code> <reason>", "Message": "<the reply>"}. */
+static json_t *uac_result(int code, struct sb_msg *reply)
 {
-    bool last = --u->refs == 0;
-    pthread_mutex_unlock(&u->lock);
-    if (!last)
-        return;
-    pthread_mutex_destroy(&u->lock);
-    pthread_cond_destroy(&u->cond);
-    free(u->reason);
-    free(u->message);
-    free(u);
+    char status[300];
+    const char *reason = code == 408 ? "Request Timeout" : "Local Error";
+    sb_str r = reply ? sb_msg_span(reply, reply->reason) : SB_STR_NULL;
+    if (reply)
+        snprintf(status, sizeof(status), "%d %.*s", code, (int)r.len, r.p ? r.p : "");
+    else
+        snprintf(status, sizeof(status), "%d %s", code, reason);
+    json_t *res = json_pack("{s:s}", "Status", status);
+    if (res && reply)
+        json_object_set_new(res, "Message", json_stringn(reply->buf, reply->len));
+    return res;
 }
 
-static char *strdup_span(const char *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
+/* The transaction's final outcome, on the worker that sent it. */
 static void uac_done(void *arg, int code, struct sb_msg *reply)
 {
-    struct uac_wait *u = arg;
-    pthread_mutex_lock(&u->lock);
-    u->code = code;
-    if (reply) {
-        sb_str r = sb_msg_span(reply, reply->reason);
-        u->reason = strdup_span(r.p ? r.p : "", r.len);
-        u->message = strdup_span(reply->buf, reply->len);
-    }
-    u->done = true;
-    pthread_cond_broadcast(&u->cond);
-    uw_unref_unlock(u);
+    struct sb_mi_async *a = arg;
+    json_t *res = uac_result(code, reply);
+    if (res)
+        sb_mi_async_done(a, res);
+    else
+        sb_mi_async_error(a, SB_MI_SERVER_ERROR, "out of memory");
 }
 
 /* What the MI thread hands to the worker. */
 struct uac_job {
-    struct uac_wait *u;
+    struct sb_mi_async *a;
     sb_str method, ruri, from, to, hdrs, body, next_hop;
     int rc;
     bool ran;
@@ -645,15 +656,9 @@ static void uac_on_worker(unsigned worker, void *arg)
     if (worker != 0 || j->ran)
         return;
     j->ran = true;
-    pthread_mutex_lock(&j->u->lock);
-    j->u->refs++;
-    pthread_mutex_unlock(&j->u->lock);
+    /* on success the callback owns j->a (the completer's reference) */
     j->rc = sb_tx_uac_request(j->method, j->ruri, j->from, j->to, j->hdrs, j->body, j->next_hop,
-                              uac_done, j->u);
-    if (j->rc < 0) {
-        pthread_mutex_lock(&j->u->lock);
-        uw_unref_unlock(j->u);
-    }
+                              uac_done, j->a);
 }
 
 static sb_str opt_param(struct sb_mi_call *c, const char *name)
@@ -716,20 +721,16 @@ static json_t *mi_uac_dlg(struct sb_mi_call *c)
         snprintf(to_def, sizeof(to_def), "<%s>", ruri);
         to = sb_str_cstr(to_def);
     }
-    struct uac_wait *u = calloc(1, sizeof(*u));
-    if (!u) {
+    /* the transaction ends by itself (fr timers): the MI time limit is a little later */
+    bool inv = !strcasecmp(method, "INVITE");
+    int wait_s = (inv ? sb_tx_conf.fr_inv_timeout : sb_tx_conf.fr_timeout) + 2;
+    struct sb_mi_async *a = sb_mi_async_start(c, (unsigned)wait_s * 1000u);
+    if (!a) {
         free(rest);
-        return sb_mi_error(c, SB_MI_SERVER_ERROR, "out of memory");
+        return sb_mi_error(c, SB_MI_SERVER_ERROR, "cannot wait for the reply");
     }
-    pthread_mutex_init(&u->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&u->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    u->refs = 1;
     struct uac_job j = {
-        .u = u,
+        .a = a,
         .method = sb_str_cstr(method),
         .ruri = sb_str_cstr(ruri),
         .from = from,
@@ -745,33 +746,11 @@ static json_t *mi_uac_dlg(struct sb_mi_call *c)
     int n = sb_mi_on_workers(uac_on_worker, &j, 2000);
     free(rest);
     if (n <= 0 || !j.ran || j.rc < 0) {
-        pthread_mutex_lock(&u->lock);
-        uw_unref_unlock(u);
+        /* no callback will come: the handler answers itself */
+        sb_mi_async_unref(a);
         return sb_mi_error(c, SB_MI_SERVER_ERROR, "cannot send the request (%d)", j.ran ? j.rc : n);
     }
-    /* the transaction ends by itself (fr timers), a little later than this wait */
-    bool inv = !strcasecmp(method, "INVITE");
-    int wait_s = (inv ? sb_tx_conf.fr_inv_timeout : sb_tx_conf.fr_timeout) + 2;
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += wait_s;
-    pthread_mutex_lock(&u->lock);
-    while (!u->done)
-        if (pthread_cond_timedwait(&u->cond, &u->lock, &dl) != 0)
-            break;
-    json_t *res = NULL;
-    if (!u->done) {
-        uw_unref_unlock(u);
-        return sb_mi_error(c, SB_MI_SERVER_ERROR, "no final reply in %d s", wait_s);
-    }
-    char status[300];
-    snprintf(status, sizeof(status), "%d %s", u->code,
-             u->reason ? u->reason : (u->code == 408 ? "Request Timeout" : "Local Error"));
-    res = json_pack("{s:s}", "Status", status);
-    if (res && u->message)
-        json_object_set_new(res, "Message", json_string(u->message));
-    uw_unref_unlock(u);
-    return res ? res : sb_mi_error(c, SB_MI_SERVER_ERROR, "out of memory");
+    return SB_MI_PENDING;
 }
 
 struct cancel_job {
@@ -841,7 +820,7 @@ static json_t *mi_hash(struct sb_mi_call *c)
 
 static const struct sb_mi_cmd mi_cmds[] = {
     {.name = "t_uac_dlg",
-     .help = "send a request and return its final reply",
+     .help = "send a request and return its final reply (asynchronous)",
      .recipes = {{mi_uac_dlg, {"method", "ruri", NULL}},
                  {mi_uac_dlg, {"method", "ruri", "next_hop", NULL}},
                  {mi_uac_dlg, {"method", "ruri", "next_hop", "socket", "headers", NULL}},

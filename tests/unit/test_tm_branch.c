@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Per-branch state of the transaction layer driven in-process, as test_tx.c does (sb_receive in,
+ * the send seam out, a virtual clock): $bavp values kept per branch, branch_route edits of a
+ * branch that waits for an asynchronous DNS answer (a fake name server on loopback), and the
+ * tcp_no_new_conn_bflag marking of a branch's destination. UAC at 127.0.0.1:5070, UASes at
+ * 127.0.0.1:5080 and :5081. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sb/buf.h"
+#include "sb/core_cfg.h"
+#include "sb/dns.h"
+#include "sb/fwd.h"
+#include "sb/loop.h"
+#include "sb/mod.h"
+#include "sb/msg.h"
+#include "sb/script.h"
+#include "sb/tp.h"
+#include "sb/tx.h"
+#include "sb/worker.h"
+
+#define UAC  5070
+#define UAS1 5080
+#define UAS2 5081
+
+static struct sb_core_cfg core;
+static char dir[64] = "/tmp/test_tm_branch.XXXXXX";
+static char hosts_path[96], resolv_path[96];
+static struct sb_arena core_arena;
+static struct sb_worker worker;
+static struct sb_script *script;
+static uint64_t vnow;
+static int dns_fd = -1; /* the fake name server */
+static int n_queries;
+
+struct sent {
+    char data[4096];
+    size_t len;
+    uint16_t port;
+    char ip[SB_IP_STRLEN];
+    bool no_new_conn;
+};
+static struct sent sent[64];
+static int n_sent;
+
+static uint64_t vclock(void *arg)
+{
+    (void)arg;
+    return vnow;
+}
+
+static int capture(struct sb_dest *d, const struct iovec *iov, int n_iov)
+{
+    if (n_sent >= (int)SB_ARRAY_LEN(sent))
+        return SB_ENOSPC;
+    struct sent *s = &sent[n_sent++];
+    s->len = 0;
+    for (int i = 0; i < n_iov; i++) {
+        memcpy(s->data + s->len, iov[i].iov_base, iov[i].iov_len);
+        s->len += iov[i].iov_len;
+    }
+    s->data[s->len] = '\0';
+    s->port = sb_addr_port(&d->to);
+    s->ip[sb_addr_ip(&d->to, s->ip)] = '\0';
+    s->no_new_conn = d->no_new_conn;
+    return 0;
+}
+
+static int udp_bound(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t len = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *cfg_text =
+    "tcp_no_new_conn_bflag = \"NO_NEW\"\n"
+    "loadmodule \"tm.so\"\n"
+    "loadmodule \"sl.so\"\n"
+    "loadmodule \"sipmsgops.so\"\n"
+    "modparam(\"tm\", \"fr_timeout\", 5)\n"
+    "modparam(\"tm\", \"fr_inv_timeout\", 10)\n"
+    "route {\n"
+    "    if ($rU == \"nobranch\") {\n"
+    "        $bavp(x) = \"lost\";\n"
+    "        t_reply(403, \"R=$bavp(x) C=$(bavp(x)[*])\");\n"
+    "        exit;\n"
+    "    }\n"
+    "    if ($rU == \"bavp\") {\n"
+    "        t_on_branch(\"br\");\n"
+    "        t_on_reply(\"rp\");\n"
+    "        t_on_failure(\"fl\");\n"
+    "        append_branch(\"sip:two@127.0.0.1:5081\");\n"
+    "    }\n"
+    "    if ($rU == \"dnsbr\") {\n"
+    "        t_on_branch(\"dbr\");\n"
+    "        append_branch(\"sip:other@127.0.0.1:5081\");\n"
+    "    }\n"
+    "    t_relay();\n"
+    "}\n"
+    "branch_route[br] {\n"
+    "    $bavp(who) = $rU;\n"
+    "    $bavp(n) = $T_branch_idx;\n"
+    "    $bavp(n) = 7;\n"
+    "    $bavp(tmp) = \"a\";\n"
+    "    $bavp(tmp) = \"b\";\n"
+    "    $bavp(tmp) := NULL;\n"
+    "    if ($rU == \"two\") { setbflag(\"NO_NEW\"); }\n"
+    "}\n"
+    "onreply_route[rp] {\n"
+    "    if ($T_reply_code == 180) { $avp(seen) = $bavp(who); $bavp(r) = $T_branch_idx; }\n"
+    "}\n"
+    "failure_route[fl] {\n"
+    "    t_reply(500, \"F=$bavp(who) K=$bavp(n) N=$(bavp(n)[1]) B=$(bavp(n)[-1]) "
+    "T=$bavp(tmp) R=$bavp(r) S=$(avp(seen)[0]),$(avp(seen)[1])\");\n"
+    "}\n"
+    "branch_route[dbr] {\n"
+    "    if ($rU == \"dnsbr\") {\n"
+    "        append_hf(\"X-Dns: yes\\r\\n\");\n"
+    "        remove_hf(\"Contact\");\n"
+    "        $ru = \"sip:edited@127.0.0.1:5080\";\n"
+    "        $du = \"sip:slow.test:5080;transport=udp\";\n"
+    "        setbflag(\"NO_NEW\");\n"
+    "    } else {\n"
+    "        append_hf(\"X-Other: yes\\r\\n\");\n"
+    "    }\n"
+    "}\n";
+
+static int group_setup(void **state)
+{
+    (void)state;
+    sb_arena_init(&core_arena, NULL, 0, 0);
+    assert_non_null(mkdtemp(dir));
+    snprintf(hosts_path, sizeof(hosts_path), "%s/hosts", dir);
+    snprintf(resolv_path, sizeof(resolv_path), "%s/resolv.conf", dir);
+    write_file(hosts_path, "127.0.0.2 fo.test\n");
+    uint16_t dns_port;
+    dns_fd = udp_bound(&dns_port);
+    char rc_text[64];
+    snprintf(rc_text, sizeof(rc_text), "nameserver 127.0.0.1:%u\n", dns_port);
+    write_file(resolv_path, rc_text);
+    struct sb_dns_cfg dc = {.resolv_conf = resolv_path, .hosts = hosts_path, .try_naptr = true};
+    assert_int_equal(sb_dns_init(&dc), 0);
+
+    sb_core_cfg_defaults(&core);
+    struct sb_listen *l = sb_arena_zalloc(&core_arena, sizeof(*l));
+    uint16_t port;
+    close(udp_bound(&port));
+    char spec[64];
+    snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
+    const char *err = NULL;
+    assert_int_equal(sb_listen_parse(sb_str_cstr(spec), l, &core_arena, &err), 0);
+    core.listeners = l;
+    assert_int_equal(sb_tp_init(&core), 0);
+    worker.id = 0;
+    worker.loop = sb_loop_new();
+    assert_non_null(worker.loop);
+    vnow = 1000000;
+    sb_loop_set_clock(worker.loop, vclock, NULL);
+    sb_worker_self = &worker;
+    assert_int_equal(sb_dns_worker_start(&worker), 0);
+
+    struct sb_diag d;
+    sb_diag_init(&d);
+    int rc = sb_script_load_text("tm_branch.cfg", cfg_text, strlen(cfg_text), &d, &script);
+    if (rc != 0 || d.n_errors) {
+        sb_diag_print(&d, stderr);
+        sb_diag_free(&d);
+        fail_msg("script did not load");
+    }
+    sb_diag_free(&d);
+    assert_int_equal(sb_modset_start(sb_script_modset(script)), 0);
+    worker.script = script;
+    /* the global parameters the layer reads are the script's (tcp_no_new_conn_bflag) */
+    sb_rt.cfg = sb_script_core(script);
+    sb__tx_send_hook = capture;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    sb_tx_worker_exit();
+    sb_fwd_worker_exit(&worker);
+    sb_dns_worker_exit(&worker);
+    sb_modset_stop(sb_script_modset(script));
+    worker.script = NULL;
+    sb_rt.cfg = NULL;
+    sb_script_free(script);
+    sb_worker_self = NULL;
+    sb_loop_free(worker.loop);
+    sb_tp_destroy();
+    sb_arena_deinit(&core_arena);
+    sb__tx_send_hook = NULL;
+    sb_dns_destroy();
+    close(dns_fd);
+    unlink(hosts_path);
+    unlink(resolv_path);
+    rmdir(dir);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    n_sent = 0;
+    sb_tx_blacklist_clear();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        vnow += 1000;
+        sb_loop_run_once(worker.loop, 0);
+    }
+    assert_int_equal(sb_tx_count(), 0);
+    return 0;
+}
+
+static void rx(const char *text, uint16_t src_port)
+{
+    struct sb_rcv r;
+    memset(&r, 0, sizeof(r));
+    r.sock = sb_tp_socket(0);
+    assert_int_equal(sb_addr_set(&r.src, SB_STR("127.0.0.1"), src_port), 0);
+    sb_rcv_fill_peer(&r);
+    size_t len = strlen(text);
+    struct sb_buf *b = sb_buf_new(len);
+    memcpy(b->data, text, len);
+    b->len = (uint32_t)len;
+    sb_receive(&r, b, (uint32_t)len);
+    sb_buf_unref(b);
+}
+
+static void invite(const char *user, const char *branch)
+{
+    char t[2048];
+    snprintf(t, sizeof(t),
+             "INVITE sip:%s@127.0.0.1:%u SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=%s\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:alice@127.0.0.1>;tag=a1\r\n"
+             "To: <sip:%s@127.0.0.1>\r\n"
+             "Call-ID: call-%s\r\n"
+             "CSeq: 1 INVITE\r\n"
+             "Contact: <sip:alice@127.0.0.1:%u>\r\n"
+             "Content-Length: 0\r\n\r\n",
+             user, UAS1, UAC, branch, user, branch, UAC);
+    rx(t, UAC);
+}
+
+static void ack(const char *user, const char *branch, const char *to_tag)
+{
+    char t[2048];
+    snprintf(t, sizeof(t),
+             "ACK sip:%s@127.0.0.1:%u SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=%s\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:alice@127.0.0.1>;tag=a1\r\n"
+             "To: <sip:%s@127.0.0.1>%s%s\r\n"
+             "Call-ID: call-%s\r\n"
+             "CSeq: 1 ACK\r\n"
+             "Content-Length: 0\r\n\r\n",
+             user, UAS1, UAC, branch, user, to_tag ? ";tag=" : "", to_tag ? to_tag : "", branch);
+    rx(t, UAC);
+}
+
+/* The UAS's reply to the request in sent[i]. */
+static void reply_to(int i, int code, const char *tag, uint16_t from_port)
+{
+    assert_true(i >= 0 && i < n_sent);
+    char out[4096];
+    int n = snprintf(out, sizeof(out), "SIP/2.0 %d Whatever\r\n", code);
+    const char *p = sent[i].data;
+    while (*p && !(p[0] == '\r' && p[1] == '\n')) {
+        const char *e = strstr(p, "\r\n");
+        size_t ll = (size_t)(e - p);
+        if (!strncmp(p, "Via:", 4) || !strncmp(p, "From:", 5) || !strncmp(p, "Call-ID:", 8) ||
+            !strncmp(p, "CSeq:", 5))
+            n += snprintf(out + n, sizeof(out) - (size_t)n, "%.*s\r\n", (int)ll, p);
+        else if (!strncmp(p, "To:", 3))
+            n += snprintf(out + n, sizeof(out) - (size_t)n, "%.*s;tag=%s\r\n", (int)ll, p, tag);
+        p = e + 2;
+    }
+    snprintf(out + n, sizeof(out) - (size_t)n, "Content-Length: 0\r\n\r\n");
+    rx(out, from_port);
+}
+
+static int find(const char *prefix, uint16_t port, int from)
+{
+    for (int i = from; i < n_sent; i++)
+        if (!strncmp(sent[i].data, prefix, strlen(prefix)) && (!port || sent[i].port == port))
+            return i;
+    return -1;
+}
+
+/* ---- the fake name server ------------------------------------------------------------------ */
+
+/* Answer every pending query: an A question gets 127.0.0.1, any other type an empty answer. */
+static int dns_answer_pending(void)
+{
+    int n = 0;
+    unsigned char q[512], r[600];
+    ssize_t len;
+    struct sockaddr_in from;
+    socklen_t fl = sizeof(from);
+    while ((len = recvfrom(dns_fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl)) > 12) {
+        size_t off = 12;
+        while (off < (size_t)len && q[off])
+            off += q[off] + 1u;
+        off += 1;
+        if (off + 4 > (size_t)len)
+            continue;
+        unsigned qtype = (unsigned)(q[off] << 8 | q[off + 1]);
+        size_t qend = off + 4;
+        memcpy(r, q, qend);
+        r[2] = 0x81;
+        r[3] = 0x80;
+        r[4] = 0, r[5] = 1;                  /* one question */
+        r[6] = 0, r[7] = qtype == 1 ? 1 : 0; /* the answer */
+        r[8] = r[9] = r[10] = r[11] = 0;
+        size_t rl = qend;
+        if (qtype == 1) {
+            static const unsigned char a[] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
+                                              0,    60,   0, 4, 127, 0, 0, 1};
+            memcpy(r + rl, a, sizeof(a));
+            rl += sizeof(a);
+        }
+        sendto(dns_fd, r, rl, 0, (struct sockaddr *)&from, fl);
+        n++;
+        n_queries++;
+        fl = sizeof(from);
+    }
+    return n;
+}
+
+/* Run the worker loop, answering queries, until an INVITE goes to <port> (bounded). */
+static int wait_invite_to(const char *prefix, uint16_t port)
+{
+    for (int i = 0; i < 400; i++) {
+        int k = find(prefix, port, 0);
+        if (k >= 0)
+            return k;
+        struct pollfd p = {.fd = dns_fd, .events = POLLIN};
+        if (poll(&p, 1, 5) == 1)
+            dns_answer_pending();
+        sb_loop_run_once(worker.loop, 5);
+    }
+    return -1;
+}
+
+/* ---- tests --------------------------------------------------------------------------------- */
+
+static void test_bavp_per_branch(void **state)
+{
+    (void)state;
+    invite("bavp", "z9hG4bKbv1");
+    int b0 = find("INVITE sip:bavp@", UAS1, 0), b1 = find("INVITE sip:two@", UAS2, 0);
+    assert_true(b0 >= 0 && b1 >= 0);
+    /* provisionals, the second branch first: the onreply route reads each branch's value */
+    reply_to(b1, 180, "t2", UAS2);
+    reply_to(b0, 180, "t1", UAS1);
+    /* a 486 beats a 500: the failure route runs for branch 1 */
+    reply_to(b0, 500, "t1", UAS1);
+    reply_to(b1, 486, "t2", UAS2);
+    int r = find("SIP/2.0 500 ", UAC, 0);
+    assert_true(r >= 0);
+    assert_non_null(strstr(sent[r].data, "SIP/2.0 500 F=two K=7 N=1 B=1 T=<null> R=1 "
+                                         "S=bavp,two\r\n"));
+    ack("bavp", "z9hG4bKbv1", NULL);
+}
+
+static void test_bavp_other_branch_wins(void **state)
+{
+    (void)state;
+    invite("bavp", "z9hG4bKbv2");
+    int b0 = find("INVITE sip:bavp@", UAS1, 0), b1 = find("INVITE sip:two@", UAS2, 0);
+    assert_true(b0 >= 0 && b1 >= 0);
+    reply_to(b0, 180, "u1", UAS1);
+    reply_to(b1, 503, "u2", UAS2);
+    reply_to(b0, 404, "u1", UAS1);
+    int r = find("SIP/2.0 500 ", UAC, 0);
+    assert_true(r >= 0);
+    /* branch 0 set nothing in onreply for the 503 branch; only its own 180 was seen */
+    assert_non_null(strstr(sent[r].data, "SIP/2.0 500 F=bavp K=7 N=0 B=0 T=<null> R=0 "
+                                         "S=bavp,<null>\r\n"));
+    ack("bavp", "z9hG4bKbv2", NULL);
+}
+
+static void test_bavp_without_branch(void **state)
+{
+    (void)state;
+    invite("nobranch", "z9hG4bKbv3");
+    /* the write failed (no branch in the request route): the value reads NULL */
+    int r = find("SIP/2.0 403 ", UAC, 0);
+    assert_true(r >= 0);
+    assert_non_null(strstr(sent[r].data, "SIP/2.0 403 R=<null> C=<null>\r\n"));
+    ack("nobranch", "z9hG4bKbv3", NULL);
+}
+
+static void test_no_new_conn_marks_branch(void **state)
+{
+    (void)state;
+    invite("bavp", "z9hG4bKnn1");
+    int b0 = find("INVITE sip:bavp@", UAS1, 0), b1 = find("INVITE sip:two@", UAS2, 0);
+    assert_true(b0 >= 0 && b1 >= 0);
+    /* the branch route set the flag on "two" only */
+    assert_false(sent[b0].no_new_conn);
+    assert_true(sent[b1].no_new_conn);
+    reply_to(b0, 486, "n1", UAS1);
+    reply_to(b1, 486, "n2", UAS2);
+    assert_true(find("SIP/2.0 500 ", UAC, 0) >= 0);
+    ack("bavp", "z9hG4bKnn1", NULL);
+}
+
+static void test_branch_route_edits_survive_dns(void **state)
+{
+    (void)state;
+    int q0 = n_queries;
+    invite("dnsbr", "z9hG4bKdn1");
+    /* branch 1 went at once; branch 0 waits for slow.test */
+    int o = find("INVITE sip:other@", UAS2, 0);
+    assert_true(o >= 0);
+    assert_int_equal(find("INVITE ", UAS1, 0), -1);
+    assert_non_null(strstr(sent[o].data, "X-Other: yes\r\n"));
+    assert_null(strstr(sent[o].data, "X-Dns"));
+    assert_non_null(strstr(sent[o].data, "Contact: "));
+    assert_false(sent[o].no_new_conn);
+
+    int d = wait_invite_to("INVITE ", UAS1);
+    assert_true(d > o);
+    assert_true(n_queries > q0);
+    assert_string_equal(sent[d].ip, "127.0.0.1");
+    /* what the branch route did to branch 0 went out with it, and only that */
+    assert_true(!strncmp(sent[d].data, "INVITE sip:edited@127.0.0.1:5080 SIP/2.0\r\n", 42));
+    assert_non_null(strstr(sent[d].data, "X-Dns: yes\r\n"));
+    assert_null(strstr(sent[d].data, "X-Other"));
+    assert_null(strstr(sent[d].data, "Contact: "));
+    assert_true(sent[d].no_new_conn);
+    /* and branch 1's request is unchanged in retransmissions and later branches */
+    reply_to(o, 486, "d2", UAS2);
+    reply_to(d, 486, "d1", UAS1);
+    assert_true(find("SIP/2.0 486 ", UAC, 0) >= 0);
+    ack("dnsbr", "z9hG4bKdn1", "d2");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_bavp_per_branch),
+        T(test_bavp_other_branch_wins),
+        T(test_bavp_without_branch),
+        T(test_no_new_conn_marks_branch),
+        T(test_branch_route_edits_survive_dns),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
