@@ -48,7 +48,7 @@ struct sb_core_cfg {
     int tcp_max_output;        /* bytes queued for output per worker, default 64 MiB, 0 = off */
     int tcp_drain_timeout;     /* seconds an output queue may stall, default 10, 0 = off */
     bool tcp_accept_aliases;
-    bool tcp_no_new_conn_bflag_set;
+    int tcp_no_new_conn_bflag; /* branch flag bit 0..31; -1: not set */
     int tcp_keepalive;
     bool check_via;
     const char *server_header; /* default "Server: Switchboard" */

@@ -62,10 +62,7 @@ static int set_alias(struct sb_core_cfg *c, struct sb_arena *a, const struct sb_
     return 0;
 }
 
-/* tcp_no_new_conn_bflag. The bit of a flag name is process-wide (the branch flag table), so one
- * value serves every script of the process; the configuration records that it was given. */
-static int no_new_conn_bit = -1;
-
+/* tcp_no_new_conn_bflag: a branch flag name or its number. */
 static int set_no_new_conn(struct sb_core_cfg *c, struct sb_arena *a, const struct sb_val *v,
                            const char **err)
 {
@@ -79,17 +76,13 @@ static int set_no_new_conn(struct sb_core_cfg *c, struct sb_arena *a, const stru
         *err = "expects a branch flag name or a number 0..31";
         return SB_EINVAL;
     }
-    __atomic_store_n(&no_new_conn_bit, f, __ATOMIC_RELAXED);
-    c->tcp_no_new_conn_bflag_set = true;
+    c->tcp_no_new_conn_bflag = f;
     return 0;
 }
 
 bool sb_core_no_new_conn(const struct sb_core_cfg *c, uint32_t bflags)
 {
-    if (!c || !c->tcp_no_new_conn_bflag_set)
-        return false;
-    int f = __atomic_load_n(&no_new_conn_bit, __ATOMIC_RELAXED);
-    return f >= 0 && (bflags & (1u << f));
+    return c && c->tcp_no_new_conn_bflag >= 0 && (bflags & (1u << c->tcp_no_new_conn_bflag));
 }
 
 #define I(n, f)                                                                                    \
@@ -230,6 +223,7 @@ void sb_core_cfg_defaults(struct sb_core_cfg *c)
     c->max_while_loops = 10000;
     c->tcp_connection_lifetime = 120;
     c->tcp_connect_timeout = 100;
+    c->tcp_no_new_conn_bflag = -1;
     c->tcp_max_connections = 2048;
     c->tcp_max_msg_time = 4;
     c->tcp_max_connections_per_ip = 64;
