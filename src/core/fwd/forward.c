@@ -127,6 +127,7 @@ const struct sb_socket *sb_fwd_socket(struct sb_sctx *ctx, uint8_t proto, const 
 /* A message on its way: built (without our Via for a request) and waiting for its targets. */
 struct fjob {
     struct sb_buf *b;
+    bool on_heap;    /* waits for the resolver; else on the caller's stack */
     uint32_t via_at; /* where our Via goes: just after the request line */
     bool add_via;
     bool is_reply;
@@ -141,7 +142,130 @@ static void job_free(struct fjob *j)
 {
     if (j->b)
         sb_buf_unref(j->b);
-    free(j);
+    if (j->on_heap)
+        free(j);
+}
+
+/* ---- per-worker caches ----------------------------------------------------------------------
+ * A stateless relay sends to few destinations, mostly literal addresses: its script's forward()
+ * target and the sent-by of the Vias of the replies. Parsing the same destination URI, the same
+ * address (inet_pton) and writing the same Via prefix on every message was a visible share of
+ * the relay's CPU. Each cache holds a few entries, replaced round robin; only pure functions of
+ * their key are cached, so an entry never goes stale. */
+#define FWD_CACHE_N 4
+
+/* forward("sip:...") / $du: the URI text and the next hop it names. */
+#define DEST_TEXT_MAX 128
+struct dest_entry {
+    size_t len;
+    struct sb_hop hop; /* hop.host points into text */
+    char text[DEST_TEXT_MAX];
+};
+static _Thread_local struct {
+    struct dest_entry e[FWD_CACHE_N];
+    unsigned next;
+} dest_cache;
+
+static int dest_hop(sb_str dst, struct sb_hop *hop)
+{
+    for (unsigned i = 0; i < FWD_CACHE_N; i++) {
+        const struct dest_entry *e = &dest_cache.e[i];
+        if (e->len == dst.len && e->len && memcmp(e->text, dst.p, dst.len) == 0) {
+            *hop = e->hop;
+            return 0;
+        }
+    }
+    struct sb_uri u;
+    if (sb_uri_parse(dst, &u) < 0 || sb_uri_hop(&u, hop) < 0)
+        return SB_EINVAL;
+    if (dst.len <= DEST_TEXT_MAX && hop->host.p >= dst.p &&
+        hop->host.p + hop->host.len <= dst.p + dst.len) {
+        struct dest_entry *e = &dest_cache.e[dest_cache.next];
+        dest_cache.next = (dest_cache.next + 1) % FWD_CACHE_N;
+        memcpy(e->text, dst.p, dst.len);
+        e->len = dst.len;
+        e->hop = *hop;
+        e->hop.host.p = e->text + (hop->host.p - dst.p);
+    }
+    return 0;
+}
+
+/* The resolver's answer for a literal IP address: one target, the same for the same question. */
+struct lit_entry {
+    uint16_t port;
+    uint8_t proto;
+    bool secure;
+    uint8_t len; /* 0: unused */
+    char host[SB_IP_STRLEN];
+    struct sb_dns_target t;
+};
+static _Thread_local struct {
+    struct lit_entry e[FWD_CACHE_N];
+    unsigned next;
+} lit_cache;
+
+/* The answer for <hop> when it is a literal address seen lately. */
+static bool lit_lookup(const struct sb_hop *hop, struct sb_dns_result *res)
+{
+    for (unsigned i = 0; i < FWD_CACHE_N; i++) {
+        const struct lit_entry *e = &lit_cache.e[i];
+        if (e->len && e->len == hop->host.len && e->port == hop->port && e->proto == hop->proto &&
+            e->secure == hop->secure && memcmp(e->host, hop->host.p, e->len) == 0) {
+            res->err = 0;
+            res->n = 1;
+            res->t[0] = e->t;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void job_dns_done(void *arg, const struct sb_dns_result *res);
+
+/* sb_dns_resolve() for <job>, keeping the answer when <hop> is a literal address. */
+static int resolve(const struct sb_hop *hop, struct sb_dns_result *res, struct fjob *job)
+{
+    int rc = sb_dns_resolve(hop->host, hop->port, hop->proto, hop->secure, res, job_dns_done, job);
+    if (rc == 0 && !res->err && res->n == 1 && hop->host.len < SB_IP_STRLEN &&
+        (sb_is_ip4(hop->host) || sb_is_ip6(hop->host))) {
+        struct lit_entry *e = &lit_cache.e[lit_cache.next];
+        lit_cache.next = (lit_cache.next + 1) % FWD_CACHE_N;
+        e->port = hop->port;
+        e->proto = hop->proto;
+        e->secure = hop->secure;
+        e->len = (uint8_t)hop->host.len;
+        memcpy(e->host, hop->host.p, hop->host.len);
+        e->t = res->t[0];
+    }
+    return rc;
+}
+
+/* "Via: SIP/2.0/UDP host:port;branch=" of the last socket and transport used. */
+static _Thread_local struct {
+    const struct sb_socket *sock;
+    uint8_t proto;
+    size_t len;
+    char text[SB_IP_STRLEN + 256 + 48];
+} via_prefix;
+
+static int via_line(struct sb_wbuf *w, const struct sb_socket *sock, uint8_t proto, sb_str branch)
+{
+    if (via_prefix.sock != sock || via_prefix.proto != proto) {
+        struct sb_wbuf p;
+        sb_wbuf_init(&p, via_prefix.text, sizeof(via_prefix.text));
+        sb_wbuf_cstr(&p, "Via: ");
+        int rc = sb_via_make(&p, sock, proto, SB_STR_NULL);
+        via_prefix.sock = NULL;
+        if (rc < 0 || p.err)
+            return rc < 0 ? rc : p.err;
+        via_prefix.sock = sock;
+        via_prefix.proto = proto;
+        via_prefix.len = p.len;
+    }
+    sb_wbuf_put(w, via_prefix.text, via_prefix.len);
+    sb_wbuf_str(w, branch);
+    sb_wbuf_put(w, "\r\n", 2);
+    return w->err;
 }
 
 static uint8_t target_proto(const struct fjob *j, const struct sb_dns_target *t)
@@ -168,11 +292,9 @@ static int job_send(struct fjob *j, const struct sb_dns_result *res)
             char vb[SB_IP_STRLEN + 256 + 96];
             struct sb_wbuf w;
             sb_wbuf_init(&w, vb, sizeof(vb));
-            sb_wbuf_cstr(&w, "Via: ");
-            sb_via_make(&w, d.sock, d.proto, (sb_str){j->branch, j->branch_len});
-            sb_wbuf_put(&w, "\r\n", 2);
-            if (w.err)
-                return w.err;
+            int vrc = via_line(&w, d.sock, d.proto, (sb_str){j->branch, j->branch_len});
+            if (vrc < 0)
+                return vrc;
             struct iovec iov[3] = {
                 {j->b->data, j->via_at},
                 {vb, w.len},
@@ -240,9 +362,8 @@ static int relay(struct sb_sctx *ctx, sb_str uri, uint8_t proto_force, bool fwd)
         if (!dst.p)
             dst = sb_ruri_get(ctx);
     }
-    struct sb_uri u;
     struct sb_hop hop;
-    if (!dst.p || sb_uri_parse(dst, &u) < 0 || sb_uri_hop(&u, &hop) < 0) {
+    if (!dst.p || dest_hop(dst, &hop) < 0) {
         SB_INFO("fwd: cannot forward to \"" SB_STR_FMT "\": not a usable SIP URI",
                 SB_STR_ARG(dst.p ? dst : SB_STR("")));
         return SB_EINVAL;
@@ -250,9 +371,16 @@ static int relay(struct sb_sctx *ctx, sb_str uri, uint8_t proto_force, bool fwd)
     if (proto_force)
         hop.proto = proto_force;
 
-    struct fjob *j = calloc(1, sizeof(*j));
-    if (!j)
-        return SB_ENOMEM;
+    /* the job lives on the stack unless the resolver may have to ask the network */
+    struct sb_dns_result res;
+    struct fjob sj = {0}, *j = &sj;
+    bool cached = lit_lookup(&hop, &res);
+    if (!cached) {
+        j = calloc(1, sizeof(*j));
+        if (!j)
+            return SB_ENOMEM;
+        j->on_heap = true;
+    }
     j->add_via = fwd;
     j->is_reply = !is_req;
     j->proto = hop.proto;
@@ -265,8 +393,7 @@ static int relay(struct sb_sctx *ctx, sb_str uri, uint8_t proto_force, bool fwd)
         j->branch_len = sb_branch_make(j->branch, sizeof(j->branch), wid, key);
     }
 
-    struct sb_dns_result res;
-    int rc = sb_dns_resolve(hop.host, hop.port, hop.proto, hop.secure, &res, job_dns_done, j);
+    int rc = cached ? 0 : resolve(&hop, &res, j);
     bool pending = rc == SB_EAGAIN;
     if (!pending && (rc < 0 || res.err || res.n == 0)) {
         SB_INFO("fwd: cannot resolve \"" SB_STR_FMT "\" (%d)", SB_STR_ARG(hop.host),
@@ -392,9 +519,17 @@ int sb_forward_reply(struct sb_msg *reply, const struct sb_rcv *rcv)
     int rc = sb_msg_hdr_remove(reply, h);
     if (rc < 0)
         return rc;
-    struct fjob *j = calloc(1, sizeof(*j));
-    if (!j)
-        return SB_ENOMEM;
+    struct sb_hop hop;
+    sb__via_hop(v2, &hop);
+    struct sb_dns_result res;
+    struct fjob sj = {0}, *j = &sj;
+    bool cached = lit_lookup(&hop, &res);
+    if (!cached) {
+        j = calloc(1, sizeof(*j));
+        if (!j)
+            return SB_ENOMEM;
+        j->on_heap = true;
+    }
     j->is_reply = true;
     rc = sb_msg_build_request(reply, NULL, &j->b);
     if (rc < 0) {
@@ -402,11 +537,8 @@ int sb_forward_reply(struct sb_msg *reply, const struct sb_rcv *rcv)
         job_free(j);
         return rc;
     }
-    struct sb_hop hop;
-    sb__via_hop(v2, &hop);
     j->proto = hop.proto;
-    struct sb_dns_result res;
-    rc = sb_dns_resolve(hop.host, hop.port, hop.proto, hop.secure, &res, job_dns_done, j);
+    rc = cached ? 0 : resolve(&hop, &res, j);
     if (rc == SB_EAGAIN)
         return 0;
     if (rc == 0 && !res.err && res.n)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Core script functions over the SIP layer: stateless forward() and send(), is_myself() and
  * force_send_socket(). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +74,24 @@ static bool is_sip_uri(sb_str s)
            (s.len > 5 && sb_str_caseeq_lit((sb_str){s.p, 5}, "sips:"));
 }
 
-/* The destination argument as a URI for the SIP layer, and the transport it forces. */
+/* The URIs of the last "[proto:]host[:port]" arguments: a script forwards to few of them, mostly
+ * constants, and this runs per forward(). */
+#define ARG_CACHE_N   4
+#define ARG_CACHE_MAX 96
+struct arg_entry {
+    uint8_t arg_len; /* 0: unused */
+    uint8_t uri_len;
+    uint8_t proto;
+    char arg[ARG_CACHE_MAX];
+    char uri[ARG_CACHE_MAX + 16];
+};
+static _Thread_local struct {
+    struct arg_entry e[ARG_CACHE_N];
+    unsigned next;
+} arg_cache;
+
+/* The destination argument as a URI for the SIP layer, and the transport it forces. The URI is
+ * valid until the next call on this thread. */
 static int dest_uri(struct sb_sctx *ctx, sb_str arg, sb_str *uri, uint8_t *proto)
 {
     *proto = 0;
@@ -83,19 +99,50 @@ static int dest_uri(struct sb_sctx *ctx, sb_str arg, sb_str *uri, uint8_t *proto
         *uri = sb_str_trim(arg);
         return 0;
     }
+    for (unsigned i = 0; i < ARG_CACHE_N; i++) {
+        const struct arg_entry *e = &arg_cache.e[i];
+        if (e->arg_len && e->arg_len == arg.len && memcmp(e->arg, arg.p, arg.len) == 0) {
+            *uri = (sb_str){e->uri, e->uri_len};
+            *proto = e->proto;
+            return 0;
+        }
+    }
     struct dest d;
     if (dest_parse(arg, &d) != 0)
         return SB_EPARSE;
     bool v6 = sb_str_chr(d.host, ':') >= 0;
-    size_t cap = d.host.len + 16;
-    char *buf = sb_arena_alloc(ctx->scratch, cap);
-    if (!buf)
-        return SB_ENOMEM;
-    int n = d.port ? snprintf(buf, cap, v6 ? "sip:[%.*s]:%u" : "sip:%.*s:%u", SB_STR_ARG(d.host),
-                              d.port)
-                   : snprintf(buf, cap, v6 ? "sip:[%.*s]" : "sip:%.*s", SB_STR_ARG(d.host));
-    *uri = (sb_str){buf, (size_t)n};
+    struct arg_entry *e = NULL;
+    char *buf;
+    if (arg.len && arg.len < ARG_CACHE_MAX) {
+        e = &arg_cache.e[arg_cache.next];
+        arg_cache.next = (arg_cache.next + 1) % ARG_CACHE_N;
+        e->arg_len = 0;
+        buf = e->uri; /* the host is part of the argument: it fits */
+    } else {
+        buf = sb_arena_alloc(ctx->scratch, d.host.len + 16);
+        if (!buf)
+            return SB_ENOMEM;
+    }
+    size_t n = 4;
+    memcpy(buf, "sip:", 4);
+    if (v6)
+        buf[n++] = '[';
+    memcpy(buf + n, d.host.p, d.host.len);
+    n += d.host.len;
+    if (v6)
+        buf[n++] = ']';
+    if (d.port) {
+        buf[n++] = ':';
+        n += sb_u64_to_dec(d.port, buf + n);
+    }
+    *uri = (sb_str){buf, n};
     *proto = d.proto;
+    if (e) {
+        memcpy(e->arg, arg.p, arg.len);
+        e->arg_len = (uint8_t)arg.len;
+        e->uri_len = (uint8_t)n;
+        e->proto = d.proto;
+    }
     return 0;
 }
 
