@@ -12,7 +12,7 @@ case "${1:-}" in
 libcmocka-dev python3-pytest flex bison libpcre2-dev libssl-dev libc-ares-dev
 sip-tester dnsmasq-base tshark iproute2 util-linux
 libsqlite3-dev sqlite3 libpq-dev postgresql
-libjansson-dev libmicrohttpd-dev prometheus baresip-core"
+libjansson-dev libmicrohttpd-dev prometheus baresip-core valgrind"
     ;;
 bench)
     # kamailio: the reference peer; sip-tester: sipp; gawk/procps/iproute2: used by run.sh

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # Run every test of a build directory: cmocka unit tests (TAP), then each fuzz target's replay over
-# its corpus, then the end-to-end suite (tests/e2e). Prints failures as they happen and ends with
-# "N passed, M failed[, K skipped]".
+# its corpus, the instruction-count check (tests/perf), then the end-to-end suite (tests/e2e).
+# Prints failures as they happen and ends with "N passed, M failed[, K skipped]".
 set -u
 BUILD=${1:-build-test}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +59,21 @@ for r in "$BUILD"/fuzz_*_replay; do
         fail=$((fail + 1))
     fi
 done
+
+# Instruction counts per operation (tests/perf, callgrind) against tests/perf/baseline.txt, on the
+# build without sanitizers named by SB_PERF_BUILD (`make test` passes `build`).
+if [ -z "${SB_PERF_BUILD:-}" ]; then
+    echo "skip perf (SB_PERF_BUILD names no plain build; make test sets it)"
+    skip=$((skip + 1))
+else
+    "$ROOT/tests/perf/run.sh" "$SB_PERF_BUILD" >"$log" 2>&1
+    case $? in
+    0) pass=$((pass + 1)) ;;
+    77) skip=$((skip + 1)) ;;
+    *) fail=$((fail + 1)) ;;
+    esac
+    cat "$log"
+fi
 
 # End-to-end suite (tests/e2e, pytest): the server binary of this build against sipp and raw
 # sockets, in a private network namespace when allowed so that only our loopback traffic exists.
