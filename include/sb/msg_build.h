@@ -115,6 +115,12 @@ int sb_msg_build_request(struct sb_msg *m, const struct sb_fwd_opts *o, struct s
 size_t sb_branch_make(char *out, size_t cap, unsigned worker, uint64_t key);
 /* The worker encoded in a branch made by sb_branch_make, or -1 when it is not one of ours. */
 int sb_branch_worker(sb_str branch);
+/* The worker of the branch of the top Via of the reply in p[0..len), found without parsing the
+ * message (a look at the start line and the header lines up to the first Via), or -1 when this
+ * look cannot tell: a request, no Via, a folded or multi-value top Via before its branch, a quoted
+ * parameter. The answer is a routing hint (which worker should parse the reply), not a check: a
+ * message the parser rejects, or reads otherwise, can still get one. */
+int sb_branch_reply_worker(const char *p, size_t len);
 
 /* ---- Replies (RFC 3261 §8.2.6) -------------------------------------------------------------- */
 

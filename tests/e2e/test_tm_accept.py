@@ -166,7 +166,9 @@ def test_packet_loss_recovered_by_retransmissions(sb):
     lost = retransmissions(uac) + retransmissions(r)
     print("packet loss: %d retransmissions by the two sipps" % lost)
     assert lost > 0, uac.out + r.out
-    assert sb.options_ok(("127.0.0.1", port))
+    # the OPTIONS is relayed to the callee, whose sipp has ended: its answer is the 408 of
+    # fr_timeout (2 s), so wait longer than that
+    assert sb.options_ok(("127.0.0.1", port), timeout=5.0)
 
 
 # ---- ACK handling with raw sockets ---------------------------------------------------------

@@ -138,14 +138,21 @@ struct sb_avps *sb__fwd_avps_take(void)
 struct moved {
     struct sb_rcv rcv;
     uint32_t len;
+    bool ip_text; /* rcv.src_ip holds the source address as text already */
     struct sb_buf *b;
 };
+
+static void receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len, bool moved);
 
 static void moved_run(void *arg)
 {
     struct moved *mv = arg;
-    sb_rcv_fill_peer(&mv->rcv);
-    sb_receive(&mv->rcv, mv->b, mv->len);
+    /* the peer's strings pointed into the sender's copy of the context */
+    if (mv->ip_text)
+        mv->rcv.peer.src_ip.p = mv->rcv.src_ip;
+    else
+        sb_rcv_fill_peer(&mv->rcv);
+    receive(&mv->rcv, mv->b, mv->len, true);
     sb_buf_unref(mv->b);
     free(mv);
 }
@@ -170,26 +177,32 @@ int sb__fwd_move(unsigned wid, const struct sb_rcv *rcv, const char *p, uint32_t
         return SB_ENOMEM;
     }
     memcpy(mv->b->data, p, len);
+    mv->b->data[len] = '\0';
     mv->b->len = len;
     mv->len = len;
     mv->rcv = *rcv;
+    mv->ip_text = rcv->peer.src_ip.p == rcv->src_ip && rcv->peer.src_ip.len < sizeof(rcv->src_ip);
     int rc = sb_loop_post(sb_rt.workers[wid].loop, moved_run, moved_drop, mv);
     if (rc != 0)
         moved_drop(mv);
     return rc;
 }
 
+/* Whether a reply may move at all: only a transaction layer keeps per-worker state a reply must
+ * find; without one, a move would cost a copy and a cross-thread wakeup per reply for nothing. */
+static bool may_move(void)
+{
+    return sb_worker_self && sb_fwd_reply_hook && sb_rt.n_workers >= 2 && sb_rt.workers;
+}
+
 static bool move_to_owner(struct sb_msg *m, const struct sb_rcv *rcv, struct sb_buf *buf,
                           uint32_t len)
 {
-    struct sb_worker *self = sb_worker_self;
-    /* Only a transaction layer keeps per-worker state a reply must find; without one, a move
-     * would cost a copy and a cross-thread wakeup per reply for nothing. */
-    if (!self || !sb_fwd_reply_hook || sb_rt.n_workers < 2 || !sb_rt.workers)
+    if (!may_move())
         return false;
     const struct sb_via *v = sb_msg_via1(m);
     int wid = v ? sb_branch_worker(v->branch) : -1;
-    if (wid < 0 || (unsigned)wid >= sb_rt.n_workers || (unsigned)wid == self->id)
+    if (wid < 0 || (unsigned)wid >= sb_rt.n_workers || (unsigned)wid == sb_worker_self->id)
         return false;
     return sb__fwd_move((unsigned)wid, rcv, buf->data, len) == 0;
 }
@@ -424,6 +437,20 @@ static void on_reply(struct sb__fwd_state *st, const struct sb_script *s, const 
 
 void sb_receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len)
 {
+    receive(rcv, buf, len, false);
+}
+
+/* <moved>: the message came from another worker; it is parsed in full here, which moves it on
+ * when the parse names yet another owner (sb_branch_reply_worker may guess wrong, never twice). */
+static void receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len, bool moved)
+{
+    /* a reply for another worker's transaction goes there unparsed: it is parsed once, there */
+    if (!moved && len && buf->data[0] == 'S' && may_move()) {
+        int wid = sb_branch_reply_worker(buf->data, len);
+        if (wid >= 0 && (unsigned)wid < sb_rt.n_workers && (unsigned)wid != sb_worker_self->id &&
+            sb__fwd_move((unsigned)wid, rcv, buf->data, len) == 0)
+            return;
+    }
     struct sb_worker *w = sb_worker_self;
     if (w)
         sb_worker_adopt_script(w);

@@ -12,19 +12,18 @@
 void sb__queue_wake(struct sb_loop *l)
 {
     uint64_t one = 1;
-    /* EAGAIN means the counter is already non-zero: the loop is awake anyway. */
+    /* Nothing to do on EAGAIN: the counter would be at its limit, out of reach (see below). */
     while (write(l->evfd, &one, sizeof(one)) < 0 && errno == EINTR)
         ;
 }
 
 int sb__queue_run(struct sb_loop *l)
 {
-    uint64_t v;
-    /* Consume the wake-up, then clear the flag, then take the list: a poster that found the flag
+    /* The eventfd is watched edge-triggered and never read: every write is a new edge, so there
+     * is no readiness to consume (one syscall less per wake-up; its counter, at one per write,
+     * cannot reach its limit). Clear the flag, then take the list: a poster that found the flag
      * set appended its job before the clear, so the take sees it; one that comes after the clear
-     * writes the eventfd again. Clearing before the read would swallow that second write. */
-    while (read(l->evfd, &v, sizeof(v)) < 0 && errno == EINTR)
-        ;
+     * writes the eventfd again, and that edge brings the loop back. */
     atomic_store(&l->signalled, false);
     pthread_mutex_lock(&l->qlock);
     struct sb__job *j = l->qhead;
@@ -61,6 +60,11 @@ int sb__queue_init(struct sb_loop *l)
     l->qtail = &l->qhead;
     atomic_init(&l->signalled, false);
     int rc = sb_io_start(l, &l->wake, l->evfd, SB_IO_READ, wake_cb, l);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = &l->wake};
+    if (rc == 0 && epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->evfd, &ev) < 0) {
+        rc = -errno;
+        sb_io_stop(&l->wake);
+    }
     if (rc < 0) {
         close(l->evfd);
         pthread_mutex_destroy(&l->qlock);

@@ -259,14 +259,17 @@ static const char b32_digits[] = "0123456789abcdefghijklmnopqrstuv";
 #define BRANCH_PREFIX_LEN 9
 #define BRANCH_KEY_CHARS  13
 
+/* Digit values + 1 by character (0: not a digit, either case): every reply of a multi-worker
+ * server has its branch decoded before the owner is known. */
+#define B32_10(c0, v0)                                                                             \
+    [c0] = v0, [c0 + 1] = v0 + 1, [c0 + 2] = v0 + 2, [c0 + 3] = v0 + 3, [c0 + 4] = v0 + 4,         \
+    [c0 + 5] = v0 + 5, [c0 + 6] = v0 + 6, [c0 + 7] = v0 + 7, [c0 + 8] = v0 + 8, [c0 + 9] = v0 + 9
+#define B32_ALPHA(a) B32_10(a, 11), B32_10(a + 10, 21), [a + 20] = 31, [a + 21] = 32
+static const unsigned char b32_tab[256] = {B32_10('0', 1), B32_ALPHA('a'), B32_ALPHA('A')};
+
 static int b32_val(unsigned char c)
 {
-    c = sb_lower(c);
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'v')
-        return c - 'a' + 10;
-    return -1;
+    return (int)b32_tab[c] - 1;
 }
 
 /* A check digit over the worker and key digits: odd weights make every change of one digit, and
@@ -315,4 +318,66 @@ int sb_branch_worker(sb_str branch)
     if (b32_val((unsigned char)p[2 + BRANCH_KEY_CHARS]) != (int)branch_check(p))
         return -1;
     return w1 << 5 | w0;
+}
+
+static bool rw_lws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+int sb_branch_reply_worker(const char *p, size_t len)
+{
+    const char *end = p + len;
+    if (len < 12 || memcmp(p, "SIP/2.0 ", 8) != 0)
+        return -1;
+    const char *l = memchr(p, '\n', len);
+    while (l && ++l < end) {
+        const char *eol = memchr(l, '\n', (size_t)(end - l));
+        if (!eol || l[0] == '\r' || l[0] == '\n')
+            return -1; /* the end of the headers, or of the datagram: no Via */
+        const char *c = l;
+        if ((c[0] | 0x20) == 'v') {
+            if (eol - c > 3 && (c[1] | 0x20) == 'i' && (c[2] | 0x20) == 'a')
+                c += 3;
+            else
+                c += 1;
+            while (c < eol && rw_lws(*c))
+                c++;
+        }
+        if (c == l || *c != ':') {
+            l = eol;
+            continue;
+        }
+        /* the first via-parm: its parameters up to a comma or the end of the line */
+        const char *ve = eol;
+        if (ve > c && ve[-1] == '\r')
+            ve--;
+        if (eol + 1 < end && rw_lws(eol[1]))
+            return -1; /* folded */
+        for (const char *q = c + 1; q < ve; q++) {
+            if (*q == ',' || *q == '"')
+                return -1;
+            if (*q != ';')
+                continue;
+            q++;
+            while (q < ve && rw_lws(*q))
+                q++;
+            if (ve - q < 7 || !sb_str_caseeq((sb_str){q, 6}, SB_STR("branch")))
+                continue;
+            q += 6;
+            while (q < ve && rw_lws(*q))
+                q++;
+            if (q == ve || *q != '=')
+                continue;
+            q++;
+            while (q < ve && rw_lws(*q))
+                q++;
+            const char *b = q;
+            while (q < ve && *q != ';' && *q != ',' && !rw_lws(*q))
+                q++;
+            return sb_branch_worker((sb_str){b, (size_t)(q - b)});
+        }
+        return -1;
+    }
+    return -1;
 }

@@ -114,7 +114,9 @@ int sb_publish_script(struct sb_script *s)
     /* idle workers sit in epoll: wake each one to adopt now rather than at its next message */
     for (unsigned i = 0; i < sb_rt.n_workers; i++) {
         struct sb_worker *w = &sb_rt.workers[i];
-        if (w->loop && sb_loop_post(w->loop, adopt_job, NULL, w) != 0)
+        /* published by the worker itself with a release store */
+        struct sb_loop *wl = __atomic_load_n(&w->loop, __ATOMIC_ACQUIRE);
+        if (wl && sb_loop_post(wl, adopt_job, NULL, w) != 0)
             SB_WARN("reload: cannot wake worker %u; it adopts the new script at its next message",
                     w->id);
     }

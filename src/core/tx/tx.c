@@ -417,7 +417,22 @@ void sb_tx_worker_exit(void)
         while (tw->uas[i])
             tx_free(tw->uas[i]);
     }
-    /* transactions out of the server table: local requests */
+    /* transactions out of the server table: local requests. One still waiting for its final
+     * reply is answered first (a local 503, no reply), so that its caller is not left waiting
+     * and frees what it holds; a callback may touch the chain, so the bucket is rescanned. */
+    for (unsigned i = 0; i < TX_HASH_SIZE; i++) {
+        for (struct tx_branch *b = tw->uac[i]; b;) {
+            struct sb_tx *t = b->tx;
+            sb_tx_uac_cb cb = t->uac_cb;
+            if (!cb) {
+                b = b->hnext;
+                continue;
+            }
+            t->uac_cb = NULL;
+            cb(t->uac_arg, 503, NULL);
+            b = tw->uac[i];
+        }
+    }
     for (unsigned i = 0; i < TX_HASH_SIZE; i++) {
         while (tw->uac[i])
             tx_free(tw->uac[i]->tx);
@@ -602,8 +617,14 @@ int sb_tx_new(struct sb_sctx *ctx)
     const struct sb_rcv *rcv = sb_sctx_rcv(ctx);
     if (rcv) {
         t->rcv = *rcv;
-        sb_rcv_fill_peer(&t->rcv);
-        t->rcv.peer.proto = rcv->peer.proto;
+        /* the peer's strings must point into the copy; the address text is there already when
+         * the original's pointed into its own (no second inet_ntop) */
+        if (rcv->peer.src_ip.p == rcv->src_ip && rcv->peer.src_ip.len < sizeof(rcv->src_ip)) {
+            t->rcv.peer.src_ip.p = t->rcv.src_ip;
+        } else {
+            sb_rcv_fill_peer(&t->rcv);
+            t->rcv.peer.proto = rcv->peer.proto;
+        }
         sb__fwd_via_fix(m, rcv, ctx->rs->force_rport);
         t->reply_dest_ok = sb_reply_dest(m, rcv, &t->reply_dest) == 0;
     } else {
