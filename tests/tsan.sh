@@ -9,8 +9,10 @@ BUILD=${1:-build-tsan}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REPORTS="$BUILD/tsan-reports"
 UNITS=${SB_TSAN_UNITS:-"test_loop test_stats test_runtime test_tp test_udp_batch test_dns \
-test_usrloc test_db_sqlite test_mi test_evi test_tx test_auth test_registrar test_fwd test_sl"}
-E2E=${SB_TSAN_E2E:-"test_tm.py test_mi.py test_registrar.py test_stateless.py"}
+test_usrloc test_db_sqlite test_mi test_mi_async test_evi test_tx test_auth test_registrar test_fwd \
+test_sl"}
+# test_mi_tm.py: asynchronous MI (HTTP suspend/resume, FIFO reply queue, t_uac_cancel), ~25 s
+E2E=${SB_TSAN_E2E:-"test_tm.py test_mi.py test_mi_tm.py test_registrar.py test_stateless.py"}
 
 # Third-party code only in the suppressions file (tests/tsan.supp says why for each entry).
 supp=""

@@ -78,6 +78,11 @@ int sb_tx_local_replied(struct sb_sctx *ctx);
 /* Cancel every pending branch except the current one (t_cancel_branch in onreply route), or all
  * when <all>. Returns the number of branches cancelled. */
 int sb_tx_cancel_branches(struct sb_sctx *ctx, bool all);
+/* The Reason header line ("Reason: ...", CRLF added when missing) of the CANCELs the transaction
+ * of <ctx> sends from now on (t_add_cancel_reason); it replaces a Reason taken from a received
+ * CANCEL or the "Call completed elsewhere" of a 2xx. Copied. 0, SB_ENOENT without a transaction,
+ * SB_EINVAL for a line that is not a Reason header. */
+int sb_tx_set_cancel_reason(struct sb_sctx *ctx, sb_str hdr);
 /* Extra header lines for every new branch (t_add_hdrs). Copied. */
 int sb_tx_add_hdrs(struct sb_sctx *ctx, sb_str hdrs);
 /* Send a copy of the request statefully to <uri> (t_replicate): a separate transaction whose
@@ -152,6 +157,13 @@ typedef void (*sb_tx_uac_cb)(void *arg, int code, struct sb_msg *reply);
  * callback will run) or < 0 (it will not). Worker thread. */
 int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str headers,
                       sb_str body, sb_str next_hop, sb_tx_uac_cb cb, void *arg);
+/* The same, sent from the listening socket <sock> (t_uac_dlg's socket parameter; NULL: the
+ * socket follows the destination). <sock> must be one of sb_tp_socket()'s; when its transport or
+ * address family does not fit the destination it is not used. local_route may change it
+ * (force_send_socket). */
+int sb_tx_uac_request_from(const struct sb_socket *sock, sb_str method, sb_str ruri, sb_str from,
+                           sb_str to, sb_str headers, sb_str body, sb_str next_hop,
+                           sb_tx_uac_cb cb, void *arg);
 
 /* Cancel the pending INVITE we originated with <callid> and CSeq number <cseq> on this worker
  * (RFC 3261 §9.1: the CANCEL goes once a provisional arrived). Its callback then gets the

@@ -5,7 +5,9 @@ parameter); an INVITE answered 200 is ACKed; a silent target ends in 408 after f
 t_hash counts the transactions of each worker; t_uac_cancel of an unknown call is an error.
 t_uac_dlg is asynchronous: while one waits for a callee that answers after 3 s, other commands
 over HTTP and the FIFO answer at once, and the pending one gets its final reply (over HTTP or
-the FIFO) with its own JSON-RPC id; a server stopped meanwhile answers it with an error."""
+the FIFO) with its own JSON-RPC id; a server stopped meanwhile answers it with an error.
+t_uac_cancel (over the FIFO or HTTP) of a pending INVITE towards a callee that only rings: the
+callee gets the CANCEL and the pending t_uac_dlg answers with the callee's 487."""
 import json
 import os
 import socket
@@ -254,12 +256,7 @@ def test_t_uac_dlg_async_over_fifo(sb):
     assert res.rc == 0, res.describe()
 
 
-def test_t_uac_dlg_pending_at_shutdown(sb, monkeypatch):
-    # Leak detection is off for this server only: sb_tx_worker_exit() frees a pending local
-    # transaction without calling its callback, so tm's reference to the MI call is lost (a
-    # transaction-layer limit, not the MI's). Crashes, other sanitizer reports and the exit
-    # status are still checked. Remove once the transaction layer calls the callback.
-    monkeypatch.setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+def test_t_uac_dlg_pending_at_shutdown(sb):
     srv, http, fifo = start_async(sb)
     mi = Mi(http)
     uas = uas_sock(sb)
@@ -282,3 +279,60 @@ def test_t_uac_dlg_pending_at_shutdown(sb, monkeypatch):
             assert status == 503, out
     finally:
         uas.close()
+
+
+# ---- t_uac_cancel of a pending t_uac_dlg ------------------------------------------------------
+
+def ringing_callee(sb):
+    """sipp UAS: 180 at once, never answers; CANCEL -> 200, then 487 to the INVITE, ACK."""
+    uport = sb.port()
+    uas = sb.sipp("ringing", ["-sf", SCENARIOS / "mi_uas_cancel.xml", "-i", "127.0.0.1", "-p",
+                              uport, "-m", 1], timeout=20, background=True)
+    time.sleep(0.3)  # sipp binds its port
+    return uas, "sip:carol@127.0.0.1:%d" % uport
+
+
+def cancel_pending_dlg(sb, via):
+    srv, http, fifo = start_async(sb)
+    d = str(sb.dir)
+    uas, ruri = ringing_callee(sb)
+    callid = "mi-cancel-%s-%d" % (via, os.getpid())
+    # Call-ID and CSeq of our choosing, so that t_uac_cancel can name the transaction
+    hdrs = "Call-ID: %s\r\nCSeq: 17 INVITE\r\n" % callid
+    dlg = Mi(http)
+    dlg.seq = 9  # its request id: 10
+    t0 = time.monotonic()
+    t, out = in_thread(dlg.call, "t_uac_dlg", ["INVITE", ruri, ".", ".", hdrs])
+    time.sleep(0.8)  # the INVITE is out and the callee rings
+    assert t.is_alive(), ("t_uac_dlg answered before the CANCEL", out, srv.log_tail())
+    if via == "fifo":
+        r = fifo_call(fifo, d, {"jsonrpc": "2.0", "method": "t_uac_cancel",
+                                "params": {"callid": callid, "cseq": "17"}, "id": "c1"}, "r_cc")
+        assert r["id"] == "c1", r
+    else:
+        r = Mi(http).call("t_uac_cancel", [callid, 17])
+    assert r.get("result") == "OK", (r, srv.log_tail())
+    t.join(10)
+    took = time.monotonic() - t0
+    assert "r" in out, (out, srv.log_tail())
+    r = out["r"]
+    assert r["id"] == 10, r
+    assert r["result"]["Status"] == "487 Request Terminated", r
+    msg = r["result"]["Message"]
+    assert msg.startswith("SIP/2.0 487 Request Terminated\r\n"), r
+    assert "Call-ID: %s\r\n" % callid in msg and "CSeq: 17 INVITE\r\n" in msg, msg
+    assert took < 5, took
+    # the callee saw the CANCEL, answered 487 and got its ACK (the scenario ran to its end)
+    res = uas.wait()
+    assert res.rc == 0, res.describe()
+    # nothing of the call is left pending: a second cancel finds no transaction
+    r = Mi(http).call("t_uac_cancel", [callid, 17])
+    assert "error" in r, r
+
+
+def test_t_uac_cancel_pending_dlg_over_fifo(sb):
+    cancel_pending_dlg(sb, "fifo")
+
+
+def test_t_uac_cancel_pending_dlg_over_http(sb):
+    cancel_pending_dlg(sb, "http")

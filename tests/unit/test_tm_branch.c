@@ -2,8 +2,9 @@
 /* Per-branch state of the transaction layer driven in-process, as test_tx.c does (sb_receive in,
  * the send seam out, a virtual clock): $bavp values kept per branch, branch_route edits of a
  * branch that waits for an asynchronous DNS answer (a fake name server on loopback), and the
- * tcp_no_new_conn_bflag marking of a branch's destination. UAC at 127.0.0.1:5070, UASes at
- * 127.0.0.1:5080 and :5081. */
+ * tcp_no_new_conn_bflag marking of a branch's destination, and the socket each branch leaves
+ * from (force_send_socket in branch_route). UAC at 127.0.0.1:5070, UASes at 127.0.0.1:5080 and
+ * :5081; the proxy listens on 127.0.0.1 and 127.0.0.2 (same port). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,6 +35,7 @@
 #define UAC  5070
 #define UAS1 5080
 #define UAS2 5081
+#define UAS3 5082
 
 static struct sb_core_cfg core;
 static char dir[64] = "/tmp/test_tm_branch.XXXXXX";
@@ -50,6 +52,7 @@ struct sent {
     size_t len;
     uint16_t port;
     char ip[SB_IP_STRLEN];
+    char from_ip[SB_IP_STRLEN]; /* the local socket it left from ("" when none was chosen) */
     bool no_new_conn;
 };
 static struct sent sent[64];
@@ -75,6 +78,7 @@ static int capture(struct sb_dest *d, const struct iovec *iov, int n_iov)
     s->port = sb_addr_port(&d->to);
     s->ip[sb_addr_ip(&d->to, s->ip)] = '\0';
     s->no_new_conn = d->no_new_conn;
+    snprintf(s->from_ip, sizeof(s->from_ip), "%s", d->sock ? d->sock->ip : "");
     return 0;
 }
 
@@ -121,7 +125,36 @@ static const char *cfg_text =
     "        t_on_branch(\"dbr\");\n"
     "        append_branch(\"sip:other@127.0.0.1:5081\");\n"
     "    }\n"
+    "    if ($rU == \"reason\") {\n"
+    "        t_add_cancel_reason(\"Reason: SIP;cause=480;text=\\\"Gone\\\"\");\n"
+    "        append_branch(\"sip:two@127.0.0.1:5081\");\n"
+    "    }\n"
+    "    if ($rU == \"obp\") {\n"
+    "        append_branch(\"sip:two@127.0.0.1:5081\");\n"
+    "        t_relay(0, \"udp:127.0.0.1:5082\");\n"
+    "        exit;\n"
+    "    }\n"
+    "    if ($rU == \"newreq\") {\n"
+    "        t_new_request(\"MESSAGE\", \"sip:x@127.0.0.1:5082\", \"sip:me@127.0.0.1\", "
+    "\"<sip:x@127.0.0.1>\", \"hi there\");\n"
+    "        t_reply(202, \"Sent\");\n"
+    "        exit;\n"
+    "    }\n"
+    "    if ($rU == \"sockbr\") {\n"
+    "        t_on_branch(\"sbr\");\n"
+    "        append_branch(\"sip:two@127.0.0.1:5081\");\n"
+    "    }\n"
+    "    if ($rU == \"socktx\") {\n"
+    "        t_on_branch(\"sbr\");\n"
+    "        append_branch(\"sip:three@127.0.0.1:5081\");\n"
+    "        append_branch(\"sip:four@127.0.0.1:5082\");\n"
+    "        force_send_socket(\"udp:127.0.0.2:@P@\");\n"
+    "    }\n"
     "    t_relay();\n"
+    "}\n"
+    "branch_route[sbr] {\n"
+    "    if ($rU == \"sockbr\") { force_send_socket(\"udp:127.0.0.2:@P@\"); }\n"
+    "    if ($rU == \"three\") { force_send_socket(\"udp:127.0.0.1:@P@\"); }\n"
     "}\n"
     "branch_route[br] {\n"
     "    $bavp(who) = $rU;\n"
@@ -146,6 +179,7 @@ static const char *cfg_text =
     "        $ru = \"sip:edited@127.0.0.1:5080\";\n"
     "        $du = \"sip:slow.test:5080;transport=udp\";\n"
     "        setbflag(\"NO_NEW\");\n"
+    "        force_send_socket(\"udp:127.0.0.2:@P@\");\n"
     "    } else {\n"
     "        append_hf(\"X-Other: yes\\r\\n\");\n"
     "    }\n"
@@ -175,8 +209,15 @@ static int group_setup(void **state)
     snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
     const char *err = NULL;
     assert_int_equal(sb_listen_parse(sb_str_cstr(spec), l, &core_arena, &err), 0);
+    /* a second address, same port: force_send_socket picks between the two */
+    struct sb_listen *l2 = sb_arena_zalloc(&core_arena, sizeof(*l2));
+    snprintf(spec, sizeof(spec), "udp:127.0.0.2:%u", port);
+    assert_int_equal(sb_listen_parse(sb_str_cstr(spec), l2, &core_arena, &err), 0);
+    l->next = l2;
     core.listeners = l;
     assert_int_equal(sb_tp_init(&core), 0);
+    assert_int_equal(sb_tp_n_sockets(), 2);
+    assert_string_equal(sb_tp_socket(0)->ip, "127.0.0.1");
     worker.id = 0;
     worker.loop = sb_loop_new();
     assert_non_null(worker.loop);
@@ -187,7 +228,20 @@ static int group_setup(void **state)
 
     struct sb_diag d;
     sb_diag_init(&d);
-    int rc = sb_script_load_text("tm_branch.cfg", cfg_text, strlen(cfg_text), &d, &script);
+    /* the script names the sockets: their port goes in for @P@ */
+    char text[8192], pnum[8];
+    snprintf(pnum, sizeof(pnum), "%u", port);
+    size_t tl = 0;
+    for (const char *c = cfg_text; *c && tl + 8 < sizeof(text);) {
+        if (!strncmp(c, "@P@", 3)) {
+            tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%s", pnum);
+            c += 3;
+        } else {
+            text[tl++] = *c++;
+        }
+    }
+    text[tl] = '\0';
+    int rc = sb_script_load_text("tm_branch.cfg", text, tl, &d, &script);
     if (rc != 0 || d.n_errors) {
         sb_diag_print(&d, stderr);
         sb_diag_free(&d);
@@ -453,6 +507,7 @@ static void test_branch_route_edits_survive_dns(void **state)
     assert_null(strstr(sent[o].data, "X-Dns"));
     assert_non_null(strstr(sent[o].data, "Contact: "));
     assert_false(sent[o].no_new_conn);
+    assert_string_equal(sent[o].from_ip, "127.0.0.1");
 
     int d = wait_invite_to("INVITE ", UAS1);
     assert_true(d > o);
@@ -464,11 +519,128 @@ static void test_branch_route_edits_survive_dns(void **state)
     assert_null(strstr(sent[d].data, "X-Other"));
     assert_null(strstr(sent[d].data, "Contact: "));
     assert_true(sent[d].no_new_conn);
+    /* the socket its branch route forced, kept while the name resolved */
+    assert_string_equal(sent[d].from_ip, "127.0.0.2");
+    assert_non_null(strstr(sent[d].data, "Via: SIP/2.0/UDP 127.0.0.2:"));
     /* and branch 1's request is unchanged in retransmissions and later branches */
     reply_to(o, 486, "d2", UAS2);
     reply_to(d, 486, "d1", UAS1);
     assert_true(find("SIP/2.0 486 ", UAC, 0) >= 0);
     ack("dnsbr", "z9hG4bKdn1", "d2");
+}
+
+/* The Via we put on sent[i] names <ip>. */
+static bool via_from(int i, const char *ip)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "\r\nVia: SIP/2.0/UDP %s:", ip);
+    return strstr(sent[i].data, want) != NULL;
+}
+
+static void test_branch_socket_per_branch(void **state)
+{
+    (void)state;
+    invite("sockbr", "z9hG4bKsk1");
+    int b0 = find("INVITE sip:sockbr@", UAS1, 0), b1 = find("INVITE sip:two@", UAS2, 0);
+    assert_true(b0 >= 0 && b1 >= 0);
+    /* branch 0 from the socket its route forced; branch 1, built after it, has none of its own:
+     * the receiving one */
+    assert_string_equal(sent[b0].from_ip, "127.0.0.2");
+    assert_true(via_from(b0, "127.0.0.2"));
+    assert_string_equal(sent[b1].from_ip, "127.0.0.1");
+    assert_true(via_from(b1, "127.0.0.1"));
+    /* Timer A: each retransmission leaves from its branch's socket */
+    int before = n_sent;
+    vnow += 600;
+    sb_loop_run_once(worker.loop, 0);
+    int r0 = find("INVITE sip:sockbr@", UAS1, before), r1 = find("INVITE sip:two@", UAS2, before);
+    assert_true(r0 >= 0 && r1 >= 0);
+    assert_string_equal(sent[r0].from_ip, "127.0.0.2");
+    assert_string_equal(sent[r1].from_ip, "127.0.0.1");
+    /* a CANCEL goes where its INVITE went, from the same socket */
+    reply_to(b0, 180, "s1", UAS1);
+    reply_to(b1, 200, "s2", UAS2);
+    int c0 = find("CANCEL sip:sockbr@", UAS1, 0);
+    assert_true(c0 >= 0);
+    assert_string_equal(sent[c0].from_ip, "127.0.0.2");
+    assert_true(via_from(c0, "127.0.0.2"));
+    reply_to(b0, 487, "s1", UAS1);
+    assert_true(find("SIP/2.0 200 ", UAC, 0) >= 0);
+}
+
+static void test_branch_socket_over_tx_choice(void **state)
+{
+    (void)state;
+    invite("socktx", "z9hG4bKsk2");
+    int b0 = find("INVITE sip:socktx@", UAS1, 0), b1 = find("INVITE sip:three@", UAS2, 0),
+        b2 = find("INVITE sip:four@", UAS3, 0);
+    assert_true(b0 >= 0 && b1 >= 0 && b2 >= 0);
+    /* the request route's socket for branch 0; branch 1's route chose the other one; branch 2
+     * (appended before the request route chose) falls back to the transaction's */
+    assert_string_equal(sent[b0].from_ip, "127.0.0.2");
+    assert_true(via_from(b0, "127.0.0.2"));
+    assert_string_equal(sent[b1].from_ip, "127.0.0.1");
+    assert_true(via_from(b1, "127.0.0.1"));
+    assert_string_equal(sent[b2].from_ip, "127.0.0.2");
+    assert_true(via_from(b2, "127.0.0.2"));
+    reply_to(b0, 486, "x1", UAS1);
+    reply_to(b1, 486, "x2", UAS2);
+    reply_to(b2, 486, "x3", UAS3);
+    assert_true(find("SIP/2.0 486 ", UAC, 0) >= 0);
+    ack("socktx", "z9hG4bKsk2", "x1");
+}
+
+static void test_cancel_reason_from_script(void **state)
+{
+    (void)state;
+    invite("reason", "z9hG4bKcr1");
+    int b0 = find("INVITE sip:reason@", UAS1, 0), b1 = find("INVITE sip:two@", UAS2, 0);
+    assert_true(b0 >= 0 && b1 >= 0);
+    reply_to(b0, 180, "r1", UAS1);
+    reply_to(b1, 200, "r2", UAS2);
+    /* the 2xx cancels branch 0 with the script's Reason instead of "completed elsewhere" */
+    int c = find("CANCEL sip:reason@", UAS1, 0);
+    assert_true(c >= 0);
+    assert_non_null(strstr(sent[c].data, "\r\nReason: SIP;cause=480;text=\"Gone\"\r\n"));
+    assert_null(strstr(sent[c].data, "elsewhere"));
+    reply_to(b0, 487, "r1", UAS1);
+}
+
+static void test_relay_outbound_proxy(void **state)
+{
+    (void)state;
+    invite("obp", "z9hG4bKob1");
+    /* both branches go to the proxy, each with its own Request-URI */
+    int b0 = find("INVITE sip:obp@127.0.0.1:5080 ", UAS3, 0);
+    int b1 = find("INVITE sip:two@127.0.0.1:5081 ", UAS3, 0);
+    assert_true(b0 >= 0 && b1 >= 0);
+    assert_int_equal(find("INVITE ", UAS1, 0), -1);
+    assert_int_equal(find("INVITE ", UAS2, 0), -1);
+    reply_to(b0, 486, "o1", UAS3);
+    reply_to(b1, 486, "o2", UAS3);
+    assert_true(find("SIP/2.0 486 ", UAC, 0) >= 0);
+    ack("obp", "z9hG4bKob1", "o1");
+}
+
+static void test_new_request(void **state)
+{
+    (void)state;
+    invite("newreq", "z9hG4bKnr1");
+    assert_true(find("SIP/2.0 202 Sent", UAC, 0) >= 0);
+    int m = find("MESSAGE sip:x@127.0.0.1:5082 SIP/2.0\r\n", UAS3, 0);
+    assert_true(m >= 0);
+    assert_non_null(strstr(sent[m].data, "\r\nFrom: <sip:me@127.0.0.1>;tag="));
+    assert_non_null(strstr(sent[m].data, "\r\nTo: <sip:x@127.0.0.1>\r\n"));
+    assert_non_null(strstr(sent[m].data, "\r\nContent-Type: text/plain\r\n"));
+    assert_non_null(strstr(sent[m].data, "\r\nCSeq: 1 MESSAGE\r\n"));
+    const char *body = strstr(sent[m].data, "\r\n\r\n");
+    assert_non_null(body);
+    assert_string_equal(body + 4, "hi there");
+    /* its reply ends it here: nothing goes upstream */
+    int before = n_sent;
+    reply_to(m, 200, "m1", UAS3);
+    assert_int_equal(n_sent, before);
+    ack("newreq", "z9hG4bKnr1", NULL);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -481,6 +653,11 @@ int main(void)
         T(test_bavp_without_branch),
         T(test_no_new_conn_marks_branch),
         T(test_branch_route_edits_survive_dns),
+        T(test_branch_socket_per_branch),
+        T(test_branch_socket_over_tx_choice),
+        T(test_cancel_reason_from_script),
+        T(test_relay_outbound_proxy),
+        T(test_new_request),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

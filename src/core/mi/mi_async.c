@@ -29,7 +29,7 @@ struct sb_mi_async {
     void (*sink)(struct sb_mi_async *a, void *arg);
     void *sink_arg;
     struct sb_mi_async *prev, *next; /* pending list */
-    struct sb_mi_async *expired;     /* the timer's local list */
+    struct sb_mi_async *expired;     /* the local list of the timer or of the shutdown */
 };
 
 /* One lock for every call's state: completions are rare and short, and it keeps the list, the
@@ -41,7 +41,10 @@ static struct sb_mi_async *pending;
 static unsigned n_pending;
 static unsigned n_delivering;
 static bool closing;
-static bool timer_running, timer_stop;
+static bool timer_running;
+/* A time-limit thread runs until the generation it started in ends (a shutdown), so that one
+ * started after sb_mi_init() is not stopped by a shutdown that is still joining the old one. */
+static uintptr_t timer_gen;
 static pthread_t timer;
 
 static void cond_init(void)
@@ -194,9 +197,9 @@ unsigned sb_mi_async_pending(void)
 
 static void *timer_main(void *arg)
 {
-    (void)arg;
+    uintptr_t gen = (uintptr_t)arg;
     pthread_mutex_lock(&lock);
-    while (!timer_stop) {
+    while (timer_gen == gen) {
         uint64_t now = sb_now_ms(), next = 0;
         struct sb_mi_async *exp = NULL;
         for (struct sb_mi_async *a = pending, *nx; a; a = nx) {
@@ -253,8 +256,7 @@ bool sb__mi_async_attach(struct sb_mi_async *a, void (*sink)(struct sb_mi_async 
         return false;
     }
     if (!timer_running) {
-        timer_stop = false;
-        if (pthread_create(&timer, NULL, timer_main, NULL) == 0)
+        if (pthread_create(&timer, NULL, timer_main, (void *)timer_gen) == 0)
             timer_running = true;
         else
             SB_WARN("mi: cannot start the time-limit thread; pending commands wait unbounded");
@@ -310,20 +312,31 @@ void sb_mi_async_shutdown(void)
     pthread_once(&cond_once, cond_init);
     pthread_mutex_lock(&lock);
     closing = true;
+    /* The time-limit thread stops now, and what is pending is taken at once: calls attached
+     * after an sb_mi_init() that comes while this still delivers belong to a new time-limit
+     * thread and are not answered here. */
+    bool join = timer_running;
+    pthread_t old = timer;
+    timer_gen++;
+    timer_running = false;
+    pthread_cond_broadcast(&cond);
+    struct sb_mi_async *doomed = NULL;
     while (pending) {
         struct sb_mi_async *a = pending;
         unlink_locked(a);
         a->finished = true;
         set_error_f(a, SB_MI_SERVER_ERROR, "shutting down");
+        a->expired = doomed;
+        doomed = a;
+    }
+    while (doomed) {
+        struct sb_mi_async *a = doomed;
+        doomed = a->expired;
         deliver_locked(a);
     }
     while (n_delivering)
         pthread_cond_wait(&cond, &lock);
-    bool join = timer_running;
-    timer_stop = true;
-    timer_running = false;
-    pthread_cond_broadcast(&cond);
     pthread_mutex_unlock(&lock);
     if (join)
-        pthread_join(timer, NULL);
+        pthread_join(old, NULL);
 }

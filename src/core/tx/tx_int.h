@@ -75,6 +75,9 @@ struct tx_branch {
     char ruri_in[112];       /* <ruri> when it fits */
     struct sb_avps *avps;    /* $bavp values (heap, owned), or NULL */
     struct tx_edits *edits;  /* the branch route's edits kept while DNS resolves (heap) or NULL */
+    /* force_send_socket() of this branch (its branch_route, its append_branch, else the
+     * transaction's), or NULL: sb_tp_pick() decides */
+    const struct sb_socket *sock;
 };
 
 struct sb_tx {

@@ -374,12 +374,12 @@ static bool blacklist_on(void)
     return !(c && c->disable_dns_blacklist);
 }
 
-static struct sb_dest target_dest(const struct sb_tx *t, const struct sb_dns_result *res,
+static struct sb_dest target_dest(const struct tx_branch *b, const struct sb_dns_result *res,
                                   unsigned i, uint8_t proto)
 {
     struct sb_dest d = {.proto = proto ? proto : (res->t[i].proto ? res->t[i].proto : SB_PROTO_UDP),
                         .to = res->t[i].addr};
-    d.sock = pick_sock(t->rs.send_sock, t->rcv.sock, d.proto, &d.to);
+    d.sock = pick_sock(b->sock, b->tx->rcv.sock, d.proto, &d.to);
     return d;
 }
 
@@ -396,7 +396,7 @@ static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, ui
     bool black[SB_DNS_MAX_TARGETS] = {0};
     /* the order only matters with more than one target left */
     for (unsigned i = start; bl && res->n - start > 1 && i < res->n; i++) {
-        struct sb_dest d = target_dest(t, res, i, proto);
+        struct sb_dest d = target_dest(b, res, i, proto);
         black[i] = sb_tx_blacklist_has(d.proto, &d.to);
     }
     /* the targets that are not blacklisted first, in order; the blacklisted ones last */
@@ -404,7 +404,7 @@ static int send_targets(struct tx_branch *b, const struct sb_dns_result *res, ui
         for (unsigned i = start; i < res->n; i++) {
             if (black[i] != (pass == 1))
                 continue;
-            struct sb_dest d = target_dest(t, res, i, proto);
+            struct sb_dest d = target_dest(b, res, i, proto);
             if (!d.sock)
                 continue;
             rc = send_to(b, &d);
@@ -555,16 +555,16 @@ struct failover {
 };
 
 static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
-                        const struct failover *fo);
+                        const struct sb_socket *sock, const struct failover *fo);
 
 static int branch_start_saved(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
-                              const struct failover *fo)
+                              const struct sb_socket *sock, const struct failover *fo)
 {
     if (t->n_br >= TX_MAX_BRANCHES || !ruri.p)
         return -1;
     struct tx_edits e;
     bool saved = t->on_branch.idx >= 0 && edits_save(t->req, &e);
-    int rc = branch_start(t, ruri, duri, bflags, fo);
+    int rc = branch_start(t, ruri, duri, bflags, sock, fo);
     if (saved)
         edits_restore(t->req, &e);
     return rc;
@@ -573,8 +573,9 @@ static int branch_start_saved(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_
 int sb__tx_branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
                         const void *sock)
 {
-    (void)sock;
-    return branch_start_saved(t, ruri, duri, bflags, NULL);
+    /* a branch without a socket of its own goes out from the transaction's choice */
+    const struct sb_socket *s = sock ? sock : t->rs.send_sock;
+    return branch_start_saved(t, ruri, duri, bflags, s, NULL);
 }
 
 /* Branch <b> timed out without any reply or answered 503: blacklist its target and, when the
@@ -593,7 +594,7 @@ static bool failover(struct tx_branch *b)
     struct failover fo = {.res = b->targets, .start = b->tgt + 1, .proto = b->tproto};
     /* the list moves to the new branch (freed with the old one otherwise) */
     sb_str ruri = sb_str_cstr(b->ruri), duri = b->duri ? sb_str_cstr(b->duri) : SB_STR_NULL;
-    int rc = branch_start_saved(t, ruri, duri, b->bflags, &fo);
+    int rc = branch_start_saved(t, ruri, duri, b->bflags, b->sock, &fo);
     if (rc != 0)
         return false;
     SB_INFO("tm: branch %d failed (%d), DNS failover to branch %u", b->idx, b->code, t->n_br - 1);
@@ -601,20 +602,22 @@ static bool failover(struct tx_branch *b)
 }
 
 static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bflags,
-                        const struct failover *fo)
+                        const struct sb_socket *sock, const struct failover *fo)
 {
     struct tx_worker *tw = sb__tx_worker();
     int br_idx = sb__tx_route_idx(&t->on_branch, SB_ROUTE_BRANCH);
     struct sb_avps *bavps = NULL;
     if (br_idx >= 0) {
-        /* branch_route: $ru / $du are the branch's; drop discards it */
+        /* branch_route: $ru / $du / the socket are the branch's; drop discards it */
         sb_str keep_ru = t->rs.new_ruri, keep_du = t->rs.dst_uri;
         uint32_t keep_bf = t->rs.bflags;
+        const void *keep_sock = t->rs.send_sock;
         int keep_cur = t->cur_branch; /* a failure route's branch, for after its t_relay */
         struct sb_avps *keep_bavps = t->new_bavps;
         t->rs.new_ruri = ruri;
         t->rs.dst_uri = duri.len ? duri : SB_STR_NULL;
         t->rs.bflags = bflags;
+        t->rs.send_sock = sock;
         t->new_bavps = NULL;
         t->cur_branch = (int)t->n_br;
         sb_res r = sb__tx_run_route(t, SB_ROUTE_BRANCH, br_idx, NULL);
@@ -624,9 +627,11 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
         ruri = t->rs.new_ruri.p ? t->rs.new_ruri : ruri;
         duri = t->rs.dst_uri;
         bflags = t->rs.bflags;
+        sock = t->rs.send_sock;
         t->rs.new_ruri = keep_ru;
         t->rs.dst_uri = keep_du;
         t->rs.bflags = keep_bf;
+        t->rs.send_sock = keep_sock;
         if (r.ctl == SB_CTL_DROP) {
             sb_avps_free(bavps);
             return 1;
@@ -640,6 +645,7 @@ static int branch_start(struct sb_tx *t, sb_str ruri, sb_str duri, uint32_t bfla
     b->tx = t;
     b->idx = (int)t->n_br;
     b->bflags = bflags;
+    b->sock = sock;
     b->avps = bavps;
     if (ruri.len < sizeof(b->ruri_in)) {
         memcpy(b->ruri_in, ruri.p, ruri.len);
@@ -866,7 +872,7 @@ static void send_ack_2xx(struct tx_branch *b, struct sb_msg *reply)
     if (sb_uri_parse(hop_uri, &u) == 0 && sb_uri_hop(&u, &hop) == 0 &&
         sb_dns_resolve(hop.host, hop.port, hop.proto, hop.secure, &res, NULL, NULL) == 0 &&
         !res.err && res.n) {
-        struct sb_dest nd = target_dest(b->tx, &res, 0, hop.proto);
+        struct sb_dest nd = target_dest(b, &res, 0, hop.proto);
         if (nd.sock)
             d = nd;
     }
@@ -1020,6 +1026,33 @@ void sb__tx_check_done(struct sb_tx *t)
     relay_reply(t, b->reply, (sb_str){auth, n});
 }
 
+/* ---- script: t_add_cancel_reason ---------------------------------------------------------- */
+
+int sb_tx_set_cancel_reason(struct sb_sctx *ctx, sb_str hdr)
+{
+    hdr = sb_str_trim(hdr);
+    long colon = sb_str_chr(hdr, ':');
+    if (colon <= 0 || !sb_str_caseeq_lit(sb_str_trim((sb_str){hdr.p, (size_t)colon}), "reason"))
+        return SB_EINVAL;
+    struct sb_tx *t = sb_tx_of(ctx);
+    if (!t && ctx->route_type == SB_ROUTE_REQUEST) {
+        int rc = sb_tx_new(ctx);
+        if (rc < 0)
+            return rc;
+        t = sb_tx_of(ctx);
+    }
+    if (!t)
+        return SB_ENOENT;
+    char *p = malloc(hdr.len + 3);
+    if (!p)
+        return SB_ENOMEM;
+    memcpy(p, hdr.p, hdr.len);
+    memcpy(p + hdr.len, "\r\n", 3);
+    free(t->cancel_reason);
+    t->cancel_reason = p;
+    return 0;
+}
+
 /* ---- local UAC ----------------------------------------------------------------------------- */
 
 static bool has_hdr(sb_str hdrs, const char *name)
@@ -1080,6 +1113,13 @@ static int local_send(struct sb_tx *t, sb_str ruri, sb_str duri)
 int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str headers,
                       sb_str body, sb_str next_hop, sb_tx_uac_cb cb, void *arg)
 {
+    return sb_tx_uac_request_from(NULL, method, ruri, from, to, headers, body, next_hop, cb, arg);
+}
+
+int sb_tx_uac_request_from(const struct sb_socket *sock, sb_str method, sb_str ruri, sb_str from,
+                           sb_str to, sb_str headers, sb_str body, sb_str next_hop, sb_tx_uac_cb cb,
+                           void *arg)
+{
     if (!method.len || !ruri.len || !from.len || !to.len || !cb)
         return SB_EINVAL;
     size_t cap = method.len * 2 + ruri.len + from.len + to.len + headers.len + body.len + 256;
@@ -1113,6 +1153,7 @@ int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str
     sb_buf_unref(buf);
     if (!t)
         return rc;
+    t->rs.send_sock = sock;
     /* local_route: may add or remove headers (lumps applied when each branch is built) or drop */
     const struct sb_script *s = sb_worker_self ? sb_worker_self->script : sb_current_script();
     int lr = s ? sb_script_route(s, SB_ROUTE_LOCAL, SB_STR_NULL) : -1;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "sb/avp.h"
+#include "sb/hdr.h"
 #include "sb/log.h"
 #include "sb/mi.h"
 #include "sb/msg_build.h"
@@ -18,13 +19,32 @@
 #include "sb/msg.h"
 #include "sb/script.h"
 #include "sb/stats.h"
+#include "sb/tp.h"
 #include "sb/tx.h"
 
 #include "../signaling/signaling.h"
 
 static struct tm_conf {
     int t1, t2, fr, fr_inv, wt, restart_fr, auto_100, no_6xx_block;
-} conf = {500, 4000, 30, 120, 5, 1, 1, 0};
+    /* accepted for OpenSIPS configs; what each means here is in README.md */
+    int ruri_matching, via1_matching, onreply_avp_mode, enable_stats, syn_branch, pass_prov;
+    int timer_partitions, unix_tx_timeout, repl_cluster, repl_auto_cancel;
+    char *tw_append, *cluster_param;
+    bool minor_branch_flag;
+} conf = {.t1 = 500,
+          .t2 = 4000,
+          .fr = 30,
+          .fr_inv = 120,
+          .wt = 5,
+          .restart_fr = 1,
+          .auto_100 = 1,
+          .ruri_matching = 1,
+          .via1_matching = 1,
+          .enable_stats = 1,
+          .syn_branch = 1,
+          .timer_partitions = 1,
+          .unix_tx_timeout = 2,
+          .repl_auto_cancel = 1};
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -76,10 +96,95 @@ static unsigned relay_flags(const struct sb_arg *a)
 
 /* ---- script functions ---------------------------------------------------------------------- */
 
+/* t_relay's outbound proxy as a URI: "sip:..." as given, "[proto:]host[:port]" made one. */
+static sb_str proxy_uri(struct sb_sctx *ctx, sb_str p)
+{
+    p = sb_str_trim(p);
+    if (!p.len || sb_str_chr(p, ':') < 0 || p.len > 512)
+        return p.len ? sb_msg_printf(ctx->msg, "sip:" SB_STR_FMT, SB_STR_ARG(p)) : SB_STR_NULL;
+    if ((p.len > 4 && !strncasecmp(p.p, "sip:", 4)) || (p.len > 5 && !strncasecmp(p.p, "sips:", 5)))
+        return p;
+    long c = sb_str_chr(p, ':');
+    sb_str tok = {p.p, (size_t)c};
+    uint8_t proto = sb_proto_lookup(tok);
+    if (proto == SB_PROTO_OTHER)
+        return sb_msg_printf(ctx->msg, "sip:" SB_STR_FMT, SB_STR_ARG(p));
+    sb_str rest = {p.p + c + 1, p.len - (size_t)c - 1};
+    return sb_msg_printf(ctx->msg, "sip:" SB_STR_FMT ";transport=" SB_STR_FMT, SB_STR_ARG(rest),
+                         SB_STR_ARG(tok));
+}
+
+/* t_relay([flags], [outbound_proxy]): the proxy is the next hop of every branch of this relay
+ * ($du and the branches' destination URIs are put back afterwards). */
 static sb_res w_t_relay(struct sb_sctx *ctx, const struct sb_arg *args)
 {
-    int rc = sb_tx_relay(ctx, relay_flags(&args[0]));
+    unsigned flags = relay_flags(&args[0]);
+    if (!args[1].present || !args[1].v.s.len || !ctx->rs || !ctx->msg) {
+        int rc = sb_tx_relay(ctx, flags);
+        return rc > 0 ? sb_res_true() : sb_res_code(rc);
+    }
+    sb_str proxy = proxy_uri(ctx, args[1].v.s);
+    if (!proxy.p)
+        return sb_res_code(-1);
+    struct sb_route_state *rs = ctx->rs;
+    sb_str keep_du = sb_duri_get(ctx);
+    sb_str keep[SB_MAX_BRANCHES];
+    uint32_t n = rs->n_branches < SB_MAX_BRANCHES ? rs->n_branches : SB_MAX_BRANCHES;
+    if (keep_du.p)
+        keep_du = sb_msg_strdup(ctx->msg, keep_du);
+    if (sb_duri_set(ctx, proxy) < 0)
+        return sb_res_code(-1);
+    for (uint32_t i = 0; i < n; i++) {
+        keep[i] = rs->branches[i].dst_uri;
+        rs->branches[i].dst_uri = proxy;
+    }
+    int rc = sb_tx_relay(ctx, flags);
+    sb_duri_set(ctx, keep_du.len ? keep_du : SB_STR_NULL);
+    for (uint32_t i = 0; i < n && i < rs->n_branches; i++)
+        rs->branches[i].dst_uri = keep[i];
     return rc > 0 ? sb_res_true() : sb_res_code(rc);
+}
+
+/* t_add_cancel_reason(header): the Reason header of the CANCELs this transaction sends. */
+static sb_res w_add_cancel_reason(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    return sb_tx_set_cancel_reason(ctx, args[0].v.s) == 0 ? sb_res_true() : sb_res_false();
+}
+
+static void new_request_done(void *arg, int code, struct sb_msg *reply)
+{
+    (void)arg;
+    (void)reply;
+    SB_DEBUG("tm: t_new_request ended with %d", code);
+}
+
+/* A From/To argument as a header value: a bare URI gets its angle brackets (in <buf>). */
+static sb_str name_addr(sb_str v, char *buf, size_t cap)
+{
+    v = sb_str_trim(v);
+    if (!v.len || sb_str_chr(v, '<') >= 0)
+        return v;
+    int n = snprintf(buf, cap, "<" SB_STR_FMT ">", SB_STR_ARG(v));
+    return n > 0 && (size_t)n < cap ? (sb_str){buf, (size_t)n} : SB_STR_NULL;
+}
+
+/* t_new_request(method, ruri, from, to[, body[, ctx]]): a request of our own, sent
+ * statefully; its replies end here. A body goes out as text/plain. */
+static sb_res w_new_request(struct sb_sctx *ctx, const struct sb_arg *args)
+{
+    (void)ctx;
+    char fb[1024], tb[1024];
+    sb_str from = name_addr(args[2].v.s, fb, sizeof(fb)),
+           to = name_addr(args[3].v.s, tb, sizeof(tb));
+    sb_str body = args[4].present ? args[4].v.s : SB_STR_NULL;
+    sb_str hdrs = body.len ? SB_STR("Content-Type: text/plain\r\n") : SB_STR_NULL;
+    if (!from.len || !to.len) {
+        SB_ERR("tm: t_new_request: From and To needed");
+        return sb_res_false();
+    }
+    int rc = sb_tx_uac_request(args[0].v.s, args[1].v.s, from, to, hdrs, body, SB_STR_NULL,
+                               new_request_done, NULL);
+    return rc == 0 ? sb_res_true() : sb_res_false();
 }
 
 static sb_res w_t_newtran(struct sb_sctx *ctx, const struct sb_arg *args)
@@ -194,6 +299,8 @@ static sb_res w_add_hdrs(struct sb_sctx *ctx, const struct sb_arg *args)
     return sb_tx_add_hdrs(ctx, args[0].v.s) == 0 ? sb_res_true() : sb_res_false();
 }
 
+/* t_replicate(uri[, flags]): the flags of OpenSIPS (no 100 Trying, no DNS failover) change
+ * nothing here: a replica never answers upstream. */
 static sb_res w_replicate(struct sb_sctx *ctx, const struct sb_arg *args)
 {
     return rc_res(sb_tx_replicate(ctx, args[0].v.s));
@@ -361,8 +468,9 @@ static sb_res w_next_branches(struct sb_sctx *ctx, const struct sb_arg *args)
 static const struct sb_mod_fn fns[] = {
     {.name = "t_relay",
      .fn = w_t_relay,
-     .n_args = 1,
-     .args = {{.kind = SB_ARG_ANY, .flags = SB_ARGF_OPT}},
+     .n_args = 2,
+     .args = {{.kind = SB_ARG_ANY, .flags = SB_ARGF_OPT},
+              {.kind = SB_ARG_STR, .flags = SB_ARGF_OPT}},
      .routes = R_REQ | R_FAIL},
     {.name = "t_newtran", .fn = w_t_newtran, .routes = R_REQ},
     {.name = "t_check_trans", .fn = w_t_check_trans, .routes = R_REQ | R_FAIL | R_BR | R_RPL},
@@ -414,9 +522,24 @@ static const struct sb_mod_fn fns[] = {
      .routes = R_REQ | R_FAIL},
     {.name = "t_replicate",
      .fn = w_replicate,
+     .n_args = 2,
+     .args = {{.kind = SB_ARG_STR}, {.kind = SB_ARG_ANY, .flags = SB_ARGF_OPT}},
+     .routes = R_REQ},
+    {.name = "t_add_cancel_reason",
+     .fn = w_add_cancel_reason,
      .n_args = 1,
      .args = {{.kind = SB_ARG_STR}},
-     .routes = R_REQ},
+     .routes = R_REQ | R_FAIL | R_RPL | R_BR},
+    {.name = "t_new_request",
+     .fn = w_new_request,
+     .n_args = 6,
+     .args = {{.kind = SB_ARG_STR},
+              {.kind = SB_ARG_STR},
+              {.kind = SB_ARG_STR},
+              {.kind = SB_ARG_STR},
+              {.kind = SB_ARG_STR, .flags = SB_ARGF_OPT},
+              {.kind = SB_ARG_ANY, .flags = SB_ARGF_OPT}},
+     .routes = R_REQ | R_FAIL | R_RPL | R_BR | SB_ROUTE_TIMER | SB_ROUTE_EVENT},
     {.name = "t_flush_flags", .fn = w_flush_flags, .routes = R_REQ | R_BR},
     {.name = "serialize_branches",
      .fn = w_serialize,
@@ -631,10 +754,18 @@ static json_t *uac_result(int code, struct sb_msg *reply)
     return res;
 }
 
+/* Set on a worker while it drops its transactions at exit: the pending calls are answered with
+ * the same error the management interface gives when it stops first. */
+static _Thread_local bool worker_exiting;
+
 /* The transaction's final outcome, on the worker that sent it. */
 static void uac_done(void *arg, int code, struct sb_msg *reply)
 {
     struct sb_mi_async *a = arg;
+    if (worker_exiting) {
+        sb_mi_async_error(a, SB_MI_SERVER_ERROR, "shutting down");
+        return;
+    }
     json_t *res = uac_result(code, reply);
     if (res)
         sb_mi_async_done(a, res);
@@ -646,6 +777,7 @@ static void uac_done(void *arg, int code, struct sb_msg *reply)
 struct uac_job {
     struct sb_mi_async *a;
     sb_str method, ruri, from, to, hdrs, body, next_hop;
+    const struct sb_socket *sock;
     int rc;
     bool ran;
 };
@@ -657,8 +789,47 @@ static void uac_on_worker(unsigned worker, void *arg)
         return;
     j->ran = true;
     /* on success the callback owns j->a (the completer's reference) */
-    j->rc = sb_tx_uac_request(j->method, j->ruri, j->from, j->to, j->hdrs, j->body, j->next_hop,
-                              uac_done, j->a);
+    j->rc = sb_tx_uac_request_from(j->sock, j->method, j->ruri, j->from, j->to, j->hdrs, j->body,
+                                   j->next_hop, uac_done, j->a);
+}
+
+/* The listening socket named "proto:address[:port]" (IPv6 in brackets; no port: 5060), or
+ * NULL. The socket table is fixed once the server runs: any thread may read it. */
+static const struct sb_socket *socket_by_name(sb_str spec)
+{
+    long c = sb_str_chr(spec, ':');
+    if (c <= 0)
+        return NULL;
+    uint8_t proto = sb_proto_lookup((sb_str){spec.p, (size_t)c});
+    sb_str rest = {spec.p + c + 1, spec.len - (size_t)c - 1}, ip = rest, port = SB_STR_NULL;
+    if (rest.len && rest.p[0] == '[') {
+        long rb = sb_str_chr(rest, ']');
+        if (rb < 2)
+            return NULL;
+        ip = (sb_str){rest.p + 1, (size_t)rb - 1};
+        if ((size_t)rb + 1 < rest.len) {
+            if (rest.p[rb + 1] != ':')
+                return NULL;
+            port = (sb_str){rest.p + rb + 2, rest.len - (size_t)rb - 2};
+        }
+    } else {
+        /* one colon: address:port; more: a bare IPv6 address without a port */
+        long first = sb_str_chr(rest, ':');
+        sb_str after = {rest.p + first + 1, rest.len - (size_t)first - 1};
+        if (first >= 0 && sb_str_chr(after, ':') < 0) {
+            ip = (sb_str){rest.p, (size_t)first};
+            port = after;
+        }
+    }
+    uint32_t pn = 5060;
+    if (port.p && (sb_str_to_u32(port, &pn) < 0 || pn == 0 || pn > 65535))
+        return NULL;
+    for (unsigned i = 0, n = sb_tp_n_sockets(); i < n; i++) {
+        const struct sb_socket *s = sb_tp_socket(i);
+        if (s && s->proto == proto && s->port == pn && sb_str_caseeq(sb_str_cstr(s->ip), ip))
+            return s;
+    }
+    return NULL;
 }
 
 static sb_str opt_param(struct sb_mi_call *c, const char *name)
@@ -706,6 +877,11 @@ static json_t *mi_uac_dlg(struct sb_mi_call *c)
     const char *ruri = sb_mi_param_str(c, "ruri");
     if (!method || !*method || !ruri || !*ruri)
         return sb_mi_error(c, SB_MI_INVALID_PARAMS, "method and ruri needed");
+    const struct sb_socket *sock = NULL;
+    sb_str sock_name = opt_param(c, "socket");
+    if (sock_name.len && !(sock = socket_by_name(sock_name)))
+        return sb_mi_error(c, SB_MI_INVALID_PARAMS, "no listening socket \"%.*s\"",
+                           (int)sock_name.len, sock_name.p);
     sb_str hdrs = opt_param(c, "headers");
     /* MI clients may write "\n" alone between header lines */
     char *rest = malloc(hdrs.len * 2 + 4);
@@ -738,11 +914,9 @@ static json_t *mi_uac_dlg(struct sb_mi_call *c)
         .hdrs = {rest, rest_len},
         .body = opt_param(c, "body"),
         .next_hop = opt_param(c, "next_hop"),
+        .sock = sock,
         .rc = SB_EAGAIN,
     };
-    if (sb_mi_param_str(c, "socket") && opt_param(c, "socket").len)
-        SB_INFO("tm: t_uac_dlg: the socket parameter is not used; the socket follows the "
-                "destination");
     int n = sb_mi_on_workers(uac_on_worker, &j, 2000);
     free(rest);
     if (n <= 0 || !j.ran || j.rc < 0) {
@@ -860,6 +1034,15 @@ static int tm_init(void)
     sb_tx_conf.restart_fr_on_each_reply = conf.restart_fr;
     sb_tx_conf.auto_100trying = conf.auto_100;
     sb_tx_conf.disable_6xx_block = conf.no_6xx_block;
+    if (conf.repl_cluster)
+        SB_WARN("tm: tm_replication_cluster %d: transactions are not shared between nodes here; "
+                "replies and CANCELs must reach the node that relayed the request",
+                conf.repl_cluster);
+    if (conf.minor_branch_flag)
+        SB_WARN("tm: minor_branch_flag is not supported: every branch counts in the reply "
+                "selection");
+    if (conf.tw_append && *conf.tw_append)
+        SB_WARN("tm: tw_append is not supported (no t_write_req/t_write_unix)");
     if (sb_avp_id(SB_STR("__sb_serial_branches"), &serial_avp) < 0)
         return SB_ENOMEM;
     sb_tx_enable();
@@ -870,12 +1053,27 @@ static int tm_init(void)
 static void tm_exit_worker(unsigned worker)
 {
     (void)worker;
+    worker_exiting = true;
     sb_tx_worker_exit();
+    worker_exiting = false;
+}
+
+/* a flag name (3.x) or number (older): only noted, see tm_init */
+static int set_minor_flag(const struct sb_val *v, const char **err)
+{
+    (void)v;
+    (void)err;
+    conf.minor_branch_flag = true;
+    return 0;
 }
 
 #define P(n, f)                                                                                    \
     {                                                                                              \
         .name = n, .type = SB_MP_INT, .offset = offsetof(struct tm_conf, f)                        \
+    }
+#define S(n, f)                                                                                    \
+    {                                                                                              \
+        .name = n, .type = SB_MP_STR, .offset = offsetof(struct tm_conf, f)                        \
     }
 static const struct sb_mod_param params[] = {
     P("T1_timer", t1),
@@ -886,6 +1084,25 @@ static const struct sb_mod_param params[] = {
     P("restart_fr_on_each_reply", restart_fr),
     P("auto_100trying", auto_100),
     P("disable_6xx_block", no_6xx_block),
+    /* OpenSIPS 1.x/2.x names of the final-response timers */
+    P("fr_timer", fr),
+    P("fr_inv_timer", fr_inv),
+    P("ruri_matching", ruri_matching),
+    P("via1_matching", via1_matching),
+    P("onreply_avp_mode", onreply_avp_mode),
+    P("enable_stats", enable_stats),
+    P("syn_branch", syn_branch),
+    P("pass_provisional_replies", pass_prov),
+    P("timer_partitions", timer_partitions),
+    P("unix_tx_timeout", unix_tx_timeout),
+    P("tm_replication_cluster", repl_cluster),
+    P("tm_repl_auto_cancel", repl_auto_cancel),
+    S("tw_append", tw_append),
+    {.name = "minor_branch_flag",
+     .type = SB_MP_FUNC,
+     .accepts = 1 << SB_VAL_INT | 1 << SB_VAL_STR,
+     .set = set_minor_flag},
+    S("cluster_param", cluster_param),
     {.name = NULL},
 };
 
