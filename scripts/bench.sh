@@ -17,7 +17,8 @@
 #   BENCH_PORT       first proxy port tried                 5162 (UAS on +20, kamcmd on +30)
 #   BENCH_NO_DEPS=1  do not call scripts/deps.sh bench
 #   BENCH_VARIANTS   stateful-role extras: "reg-writeback reg-auth latency" (all by default)
-#   BENCH_RATE_LATENCY  calls/s of the latency runs (INVITE -> 100 Trying)  1000
+#   BENCH_RATE_LATENCY  calls/s of the latency runs (INVITE -> 100 Trying)  1000; these runs
+#                    alone are recorded on lo (dumpcap, scripts/bench-latency.sh) for µs figures
 #   BENCH_RAMP=1     also search the highest sustainable call rate (harness --ramp) of the stateful
 #                    config, Switchboard then Kamailio; BENCH_ROLES="" BENCH_RAMP=1 runs it alone
 #   BENCH_RAMP_BUDGET  seconds per server search (both < 12 min together)   300
@@ -200,14 +201,19 @@ for scen in options call-static register call; do
         # each scenario of a label starts from clean figures; other scenarios' lines are kept
         # only when they come from this same invocation
         if [ ! -e "$RUNDIR/started-$label" ]; then
-            rm -f "$dir/runs.csv" "$dir/summary.csv" "$dir/summary.md" "$dir/meta.txt"
+            rm -f "$dir/runs.csv" "$dir/summary.csv" "$dir/summary.md" "$dir/meta.txt" \
+                "$dir/latency.csv" "$dir/latency.txt"
             : >"$RUNDIR/started-$label"
         fi
         # digest auth: the harness's users with the keyword that answers the challenge
         [ "$label" = sb-reg-auth ] && awk 'BEGIN { print "SEQUENTIAL"; for (i = 1; i <= 10000; i++)
             printf "user%05d;[authentication username=user%05d password=benchpw];\n", i, i }' >"$dir/users.csv"
+        # the latency runs alone are captured on lo: per-call µs from kernel timestamps
+        wrap=()
+        [[ "$label" == *-latency ]] && wrap=("$ROOT/scripts/bench-latency.sh" -p "$PROXY_PORT"
+            -o "$dir" -l "$label" -t $((REP * (2 * DUR + 60) + 60)) --)
         log "$label $scen"
-        "${hdir:-$BENCH_DIR}/run.sh" -s "$cmd" -n "$label" ${query:+-q "$query"} "${PORTS[@]}" \
+        "${wrap[@]}" "${hdir:-$BENCH_DIR}/run.sh" -s "$cmd" -n "$label" ${query:+-q "$query"} "${PORTS[@]}" \
             -o "$dir" -r "${hrate:-$(rate_of "$scen")}" -d "$DUR" -k "$REP" "$scen" >"$dir/run-$scen.log" 2>&1 ||
             log "$label $scen: run.sh failed, see $dir/run-$scen.log"
     done
@@ -306,16 +312,28 @@ for scen in options call-static register call; do
         done
     fi
 done
+lat_fig() { # label column: the median row of the capture's latency.csv (scripts/bench-latency.py)
+    [ -e "$RUNDIR/started-$1" ] && [ -s "$OUT/$1/latency.csv" ] || { echo NA; return; }
+    awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
+        $2 == "median" && k { v = $k } END { print (v == "" ? "NA" : v) }' "$OUT/$1/latency.csv"
+}
 if want_role stateful && want_variant latency; then
-    # p99 of INVITE -> 100 Trying in ms (sipp's -trace_rtt, whole milliseconds: 0 means < 1 ms)
-    s=$(fig sb-latency call 32) k=$(fig kam-latency call 32)
+    # INVITE in -> 100 Trying out at the proxy, µs, from the capture (medians over the runs of
+    # the per-run percentiles); sipp's own figure (whole ms) stays in compare.csv's rt1 columns
+    s=$(lat_fig sb-latency trying_p99_us) k=$(lat_fig kam-latency trying_p99_us)
     fs=$(fig sb-latency call 10) fk=$(fig kam-latency call 10)
     [ "$s" = NA ] && label_wanted sb-latency && status=1
-    spm="$(fig sb-latency call 30)/$(fig sb-latency call 33)"
-    kpm="$(fig kam-latency call 30)/$(fig kam-latency call 33)"
-    row "INVITE->100 p99 ms @${RATE_LATENCY}/s" "$s" NA "$k" NA "$(ratio "$s" "$k")" "$fs" NA "$fk" \
-        "sb p99<1 ms $(verdict_lt "$s" 1) (sipp counts whole ms; p50/max sb $spm, kam $kpm)"
-    echo "latency_100_p99_ms,stateful,$s,NA,$k,NA,NA,$fs,NA,$fk,NA,NA,$s,$k" >>"$CMP"
+    spm="$(lat_fig sb-latency trying_p50_us)/$(lat_fig sb-latency trying_max_us)"
+    kpm="$(lat_fig kam-latency trying_p50_us)/$(lat_fig kam-latency trying_max_us)"
+    row "INVITE->100 p99 us @${RATE_LATENCY}/s" "$s" NA "$k" NA "$(ratio "$s" "$k")" "$fs" NA "$fk" \
+        "sb p99<1000 us $(verdict_lt "$s" 1000) (capture on lo; p50/max sb $spm, kam $kpm)"
+    echo "latency_100_p99_us,stateful,$s,NA,$k,NA,NA,$fs,NA,$fk,NA,NA,$(fig sb-latency call 32),$(fig kam-latency call 32)" >>"$CMP"
+    s=$(lat_fig sb-latency relay_p99_us) k=$(lat_fig kam-latency relay_p99_us)
+    spm="$(lat_fig sb-latency relay_p50_us)/$(lat_fig sb-latency relay_max_us)"
+    kpm="$(lat_fig kam-latency relay_p50_us)/$(lat_fig kam-latency relay_max_us)"
+    row "INVITE relay p99 us" "$s" NA "$k" NA "$(ratio "$s" "$k")" "$fs" NA "$fk" \
+        "reported (INVITE in -> out to the UAS; p50/max sb $spm, kam $kpm)"
+    echo "latency_relay_p99_us,stateful,$s,NA,$k,NA,NA,$fs,NA,$fk,NA,NA,NA,NA" >>"$CMP"
 fi
 if [ "$RAMP" != 0 ]; then
     s=$(ramp_fig sb-stateful) k=$(ramp_fig kam-stateful-fm)
@@ -326,5 +344,5 @@ if [ "$RAMP" != 0 ]; then
     echo "ramp_max_call_rate,stateful,$s,NA,$k,NA,$rk,NA,NA,NA,NA,NA,NA,NA" >>"$CMP"
 fi
 cat "$OUT/compare.txt"
-log "per-server tables: $OUT/<label>/summary.md; this table: $OUT/compare.txt, compare.md and compare.csv"
+log "per-server tables: $OUT/<label>/summary.md (latency: latency.txt); this table: $OUT/compare.txt, compare.md and compare.csv"
 exit $status
