@@ -1,12 +1,29 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Parser micro-benchmark: ns per message for the header index alone and for the index plus the
- * values a proxy reads on every message (top Via, From, To, CSeq, Call-ID), one reused sb_msg. */
+ * values a proxy reads on every message (top Via, From, To, CSeq, Call-ID), one reused sb_msg.
+ *
+ * `bench_parser --callgrind [N]` instead runs, under valgrind --tool=callgrind
+ * --collect-atstart=no, what the receive path does with each message of a relayed call
+ * (sb_msg_parse, sb_msg_check and for a reply the second Via) N times per message type, collection
+ * switched on around that work only, one dump per type named after it; it prints "type N" lines, so
+ * that the instructions per message are each dump's total divided by N. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sb/msg.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
+#ifndef HAVE_CALLGRIND
+#define CALLGRIND_TOGGLE_COLLECT      ((void)0)
+#define CALLGRIND_DUMP_STATS_AT(name) ((void)(name))
+#endif
 
 #define SDP                                                                                        \
     "v=0\r\n"                                                                                      \
@@ -67,6 +84,65 @@ static const char ok[] =
     "Content-Length: 253\r\n"
     "\r\n" SDP;
 
+/* A relayed call as the stateless proxy of bench/stateless.cfg receives it from sipp (UAC
+ * ../shared/bench/scenarios/uac_call.xml, UAS sipp -sn uas), plus OPTIONS and REGISTER. */
+#define CALL_VIA_UAC  "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4471-1-0\r\n"
+#define CALL_VIA_PX   "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK8c1f.a0e63b94.0;rport=5061\r\n"
+#define CALL_FROM     "From: \"bench caller\" <sip:caller1@127.0.0.1:5061>;tag=4471SIPpTag001\r\n"
+#define CALL_TO       "To: <sip:service@127.0.0.1:5060>"
+#define CALL_ID       "Call-ID: 1-4471@127.0.0.1\r\n"
+#define CALL_UAS_HDRS CALL_FROM CALL_TO ";tag=4480SIPpTag011\r\n" CALL_ID
+
+static const char call_invite[] =
+    "INVITE sip:service@127.0.0.1:5060 SIP/2.0\r\n" CALL_VIA_UAC
+    "Max-Forwards: 70\r\n" CALL_FROM CALL_TO "\r\n" CALL_ID "CSeq: 1 INVITE\r\n"
+    "Contact: <sip:caller1@127.0.0.1:5061>\r\n"
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n"
+    "User-Agent: bench-uac\r\n"
+    "Content-Type: application/sdp\r\n"
+    "Content-Length: 253\r\n"
+    "\r\n" SDP;
+
+static const char call_180[] =
+    "SIP/2.0 180 Ringing\r\n" CALL_VIA_PX CALL_VIA_UAC CALL_UAS_HDRS "CSeq: 1 INVITE\r\n"
+    "Contact: <sip:127.0.0.1:5062;transport=UDP>\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
+static const char call_200[] =
+    "SIP/2.0 200 OK\r\n" CALL_VIA_PX CALL_VIA_UAC CALL_UAS_HDRS "CSeq: 1 INVITE\r\n"
+    "Contact: <sip:127.0.0.1:5062;transport=UDP>\r\n"
+    "Content-Type: application/sdp\r\n"
+    "Content-Length: 253\r\n"
+    "\r\n" SDP;
+
+static const char call_ack[] =
+    "ACK sip:127.0.0.1:5062;transport=UDP SIP/2.0\r\n" CALL_VIA_UAC
+    "Max-Forwards: 70\r\n" CALL_FROM CALL_TO ";tag=4480SIPpTag011\r\n" CALL_ID "CSeq: 1 ACK\r\n"
+    "Contact: <sip:caller1@127.0.0.1:5061>\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
+static const char call_bye[] =
+    "BYE sip:127.0.0.1:5062;transport=UDP SIP/2.0\r\n" CALL_VIA_UAC
+    "Max-Forwards: 70\r\n" CALL_FROM CALL_TO ";tag=4480SIPpTag011\r\n" CALL_ID "CSeq: 2 BYE\r\n"
+    "Contact: <sip:caller1@127.0.0.1:5061>\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
+static const char call_bye200[] =
+    "SIP/2.0 200 OK\r\n" CALL_VIA_PX CALL_VIA_UAC CALL_UAS_HDRS "CSeq: 2 BYE\r\n"
+    "Contact: <sip:127.0.0.1:5062;transport=UDP>\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
+static const char options[] =
+    "OPTIONS sip:service@127.0.0.1:5060 SIP/2.0\r\n" CALL_VIA_UAC
+    "Max-Forwards: 70\r\n" CALL_FROM CALL_TO "\r\n" CALL_ID "CSeq: 1 OPTIONS\r\n"
+    "Accept: application/sdp\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
 struct sample {
     const char *name;
     const char *text;
@@ -83,6 +159,23 @@ static const struct sample samples[] = {
      1826},
     {"200 OK", ok, sizeof(ok) - 1, "z9hG4bK2d4790.1", "9fxced76sl",
      "3848276298220188511@pc33.atlanta.example.com", 31862},
+};
+
+/* The receive path's messages, for --callgrind: name (no spaces), text, is it a reply. */
+static const struct {
+    const char *name;
+    const char *text;
+    size_t len;
+} rx_samples[] = {
+    {"INVITE", call_invite, sizeof(call_invite) - 1},
+    {"180", call_180, sizeof(call_180) - 1},
+    {"200-INVITE", call_200, sizeof(call_200) - 1},
+    {"ACK", call_ack, sizeof(call_ack) - 1},
+    {"BYE", call_bye, sizeof(call_bye) - 1},
+    {"200-BYE", call_bye200, sizeof(call_bye200) - 1},
+    {"OPTIONS", options, sizeof(options) - 1},
+    {"REGISTER", reg, sizeof(reg) - 1},
+    {"INVITE-3261", invite, sizeof(invite) - 1},
 };
 
 static volatile size_t sink;
@@ -137,6 +230,49 @@ static bool verify(struct sb_msg *m, const struct sample *s)
     return true;
 }
 
+/* What the receive path does with a message before its script runs (src/core/fwd/receive.c:
+ * parse, sb_msg_check, a REGISTER's Contacts) and, for a reply, the second Via that
+ * sb_forward_reply() relays it by. */
+static bool rx_one(struct sb_msg *m, const char *text, size_t len)
+{
+    if (sb_msg_parse(m, text, len, 0) != 0 || sb_msg_check(m) != 0)
+        return false;
+    if (m->kind == SB_MSG_REPLY)
+        return sb_msg_via2(m) != NULL;
+    if (m->method_id == SB_METHOD_REGISTER)
+        for (struct sb_hdr *h = sb_msg_hdr_first(m, SB_HDR_CONTACT); h; h = sb_msg_hdr_next(m, h))
+            if (!sb_msg_hdr_parsed(m, h))
+                return false;
+    sink += m->n_hdrs;
+    return true;
+}
+
+static int run_callgrind(struct sb_msg *m, long iters)
+{
+    int rc = 0;
+    for (size_t i = 0; i < SB_ARRAY_LEN(rx_samples); i++) {
+        long bad = 0;
+        for (long k = 0; k < 20; k++)
+            bad += !rx_one(m, rx_samples[i].text, rx_samples[i].len);
+        for (long k = 0; k < iters; k++) {
+            CALLGRIND_TOGGLE_COLLECT;
+            bool good = rx_one(m, rx_samples[i].text, rx_samples[i].len);
+            CALLGRIND_TOGGLE_COLLECT;
+            bad += !good;
+        }
+        CALLGRIND_DUMP_STATS_AT(rx_samples[i].name);
+        if (bad) {
+            char why[128];
+            sb_msg_err_describe(m, why, sizeof(why));
+            fprintf(stderr, "bench_parser: %s: receive-path check failed: %s\n", rx_samples[i].name,
+                    why);
+            rc = 1;
+        }
+        printf("%s %ld\n", rx_samples[i].name, iters);
+    }
+    return rc;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -164,7 +300,12 @@ static double measure(struct sb_msg *m, const struct sample *s, bool values, int
 
 int main(int argc, char **argv)
 {
-    long iters = argc > 1 ? atol(argv[1]) : 1000000;
+    bool cg = argc > 1 && strcmp(argv[1], "--callgrind") == 0;
+    if (cg) {
+        argc--;
+        argv++;
+    }
+    long iters = argc > 1 ? atol(argv[1]) : (cg ? 1000 : 1000000);
     const int rounds = 5;
     if (iters < 10)
         iters = 10;
@@ -172,6 +313,12 @@ int main(int argc, char **argv)
     if (!m)
         return 1;
     sb_msg_init(m, NULL);
+    if (cg) {
+        int crc = run_callgrind(m, iters);
+        sb_msg_deinit(m);
+        free(m);
+        return crc;
+    }
 
     int rc = 0;
     for (size_t i = 0; i < SB_ARRAY_LEN(samples); i++)

@@ -63,7 +63,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
     fi
     if [ -n "$table" ] && [ -s "$table" ]; then
         echo
-        echo "System benchmark (server CPU µs per unit, medians; latency in ms; ramp in calls/s):"
+        echo "System benchmark (server CPU µs per unit, medians; latency in µs; ramp in calls/s):"
         echo
         cat "$table"
     elif [ -n "$table" ]; then

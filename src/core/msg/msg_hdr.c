@@ -6,6 +6,8 @@
 #include "sb/msg.h"
 #include "sb/uri.h"
 
+#include "msg_scan.h"
+
 struct sb_hdr *sb_msg_hdr_find(const struct sb_msg *m, sb_str name)
 {
     enum sb_hdr_type t = sb_hdr_lookup(name);
@@ -74,7 +76,11 @@ const void *sb_msg_hdr_parsed(struct sb_msg *m, struct sb_hdr *h)
         h->parsed = out;
         return out;
     }
-    if (info->parse(v, out) != 0) {
+    /* the Request-URI, when parsed already, spares a To that repeats it a second parse */
+    int rc = h->type == SB_HDR_TO && m->ruri_parsed
+                 ? sb__nameaddr_parse_same(v, out, m->ruri_parsed)
+                 : info->parse(v, out);
+    if (rc != 0) {
         hdr_fault(m, h, SB_EPARSE, "bad");
         return NULL;
     }

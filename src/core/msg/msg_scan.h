@@ -65,6 +65,40 @@ static inline size_t sb__alnum_run(const char *p, size_t i, size_t n, unsigned *
     return i;
 }
 
+/* RFC3261-25.1: IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each part at most
+ * 255, at p[i] and followed by no byte that a hostname may hold (letter, digit, '.', '-'): the end
+ * of the address, or 0 when p[i] starts none. A shortcut for the host parsers, whose general
+ * label-by-label path gives the same answer for such a host; everything else (names, a fourth
+ * digit, "1.2.3.4.5", "1.2.3.4-x") is left to that path. */
+static inline size_t sb__ipv4_quick(const char *p, size_t i, size_t n)
+{
+    for (int part = 0;; part++) {
+        unsigned d, v;
+        if (i >= n || (v = (unsigned)(unsigned char)p[i] - '0') > 9)
+            return 0;
+        i++;
+        if (i < n && (d = (unsigned)(unsigned char)p[i] - '0') <= 9) {
+            v = v * 10 + d;
+            i++;
+            if (i < n && (d = (unsigned)(unsigned char)p[i] - '0') <= 9) {
+                v = v * 10 + d;
+                i++;
+            }
+        }
+        if (v > 255)
+            return 0;
+        if (part == 3) {
+            if (i == n)
+                return i;
+            unsigned char c = (unsigned char)p[i];
+            return sb_is_alpha(c) || sb_is_digit(c) || c == '.' || c == '-' ? 0 : i;
+        }
+        if (i == n || p[i] != '.')
+            return 0;
+        i++;
+    }
+}
+
 /* High bit of each byte of <v> that is an ASCII letter or digit (sb__alnum_mask without the
  * digits apart). */
 static inline uint64_t sb__alnum_hi(uint64_t v)
@@ -108,8 +142,10 @@ static inline bool sb__is_ipv6_char(unsigned char c)
 
 /* sb_param_next(..., lws = true) on p[*pos, n), by index: 1 with *out set and *pos at the next
  * ';' or n, 0 at the end (*pos = n), or SB_EPARSE. Inline, for the Via and name-addr parsers,
- * which read the parameters of nearly every message. */
-static inline int sb__hparam_next(const char *p, size_t *pos, size_t n, struct sb_param *out)
+ * which read the parameters of nearly every message. *token (when not NULL) tells whether the
+ * value is a non-empty token, which the value scan finds out anyway (branch and tag must be). */
+static inline int sb__hparam_next(const char *p, size_t *pos, size_t n, struct sb_param *out,
+                                  bool *token)
 {
     size_t i = sb__skip_lws(p, *pos, n);
     bool semi = false;
@@ -123,6 +159,8 @@ static inline int sb__hparam_next(const char *p, size_t *pos, size_t n, struct s
         *pos = n;
         return 0;
     }
+    if (token)
+        *token = false;
     size_t name0 = i;
     i = sb__class_run(p, i, n, SB_CC_TOKEN, -1);
     if (i == name0)
@@ -150,8 +188,13 @@ static inline int sb__hparam_next(const char *p, size_t *pos, size_t n, struct s
                 return SB_EPARSE;
             i++;
         } else {
-            /* gen-value = token / host / quoted-string: a host adds ':' to the token characters */
-            i = sb__class_run(p, i, n, SB_CC_TOKEN, ':');
+            /* gen-value = token / host / quoted-string: a host adds ':' to the token characters,
+             * which the fast run leaves to the slower one */
+            i = sb__class_run(p, i, n, SB_CC_TOKEN, -1);
+            if (SB_UNLIKELY(i < n && p[i] == ':'))
+                i = sb__class_run(p, i, n, SB_CC_TOKEN, ':');
+            else if (token && i > v0)
+                *token = true;
         }
         if (i == v0)
             return SB_EPARSE; /* "name=" with no value */
@@ -241,6 +284,10 @@ static inline enum sb_hdr_type sb__hdr_lookup(const char *p, size_t len)
         return (enum sb_hdr_type)t;
     return SB_HDR_OTHER;
 }
+
+/* sb_nameaddr_parse(), where a URI written exactly as <same>'s text (a URI parsed successfully, or
+ * NULL) takes that parse instead of a new one: a request's To is mostly its Request-URI. */
+int sb__nameaddr_parse_same(sb_str in, struct sb_nameaddr *out, const struct sb_uri *same);
 
 /* sb_str_trim() with the usual case inline: values from the index arrive trimmed already. */
 static inline sb_str sb__trim(sb_str s)

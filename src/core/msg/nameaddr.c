@@ -72,11 +72,6 @@ static inline bool name_is(sb_str nm, const char *lc, size_t len)
     return (a | 0x2020202020202020u) == (b | 0x2020202020202020u);
 }
 
-static bool is_all_token(sb_str s)
-{
-    return s.len && scan_token(s.p, 0, s.len) == s.len;
-}
-
 static bool is_digits(sb_str s)
 {
     if (s.len == 0)
@@ -102,9 +97,10 @@ static bool is_qvalue(sb_str s)
     return true;
 }
 
-/* Record one well-known header parameter after checking its value; the first occurrence wins, as
- * with sb_param_find. Everything else is a generic-param and passes through. */
-static int hdr_param(const struct sb_param *prm, struct sb_nameaddr *out)
+/* Record one well-known header parameter after checking its value (<token>: it is a non-empty
+ * token); the first occurrence wins, as with sb_param_find. Everything else is a generic-param and
+ * passes through. */
+static int hdr_param(const struct sb_param *prm, bool token, struct sb_nameaddr *out)
 {
     sb_str nm = prm->name, v = prm->value;
     sb_str *slot;
@@ -112,7 +108,7 @@ static int hdr_param(const struct sb_param *prm, struct sb_nameaddr *out)
 
     if (name_is(nm, "tag", 3)) {
         slot = &out->tag; /* RFC3261-25.1: tag-param = "tag" EQUAL token */
-        ok = is_all_token(v);
+        ok = token;
     } else if (name_is(nm, "expires", 7)) {
         /* RFC3261-25.1: c-p-expires = "expires" EQUAL delta-seconds. Only the syntax is checked:
          * RFC4475-3.1.2.4 lets a registrar read an overlarge value as the default */
@@ -138,9 +134,10 @@ static int parse_params(const char *p, size_t i, size_t n, struct sb_nameaddr *o
     out->params = (sb_str){p + first, n - first};
 
     struct sb_param prm;
+    bool token;
     int rc;
-    while ((rc = sb__hparam_next(p, &i, n, &prm)) == 1)
-        if (hdr_param(&prm, out) != 0)
+    while ((rc = sb__hparam_next(p, &i, n, &prm, &token)) == 1)
+        if (hdr_param(&prm, token, out) != 0)
             return SB_EPARSE;
     return rc == 0 ? 0 : SB_EPARSE;
 }
@@ -222,8 +219,29 @@ static int parse_display(const char *p, size_t n, size_t *pos, struct sb_nameadd
     return parse_angle(p, n, pos, out);
 }
 
-/* RFC3261-25.1: ( name-addr / addr-spec ) *( SEMI generic-param ), or STAR for Contact. */
+/* <out>, the parse of <same>'s text, for the copy of that text at <p>: the URI parser's result is
+ * a function of the bytes alone, with every view at the same place relative to the start. */
+static void uri_rebase(struct sb_uri *out, const struct sb_uri *same, const char *p)
+{
+    /* every sb_str of struct sb_uri is listed below; maddr is the last member */
+    _Static_assert(sizeof(struct sb_uri) == offsetof(struct sb_uri, maddr) + sizeof(sb_str),
+                   "a new member of struct sb_uri needs rebasing here");
+    *out = *same;
+    sb_str *v[] = {&out->raw,        &out->scheme_str, &out->user,    &out->passwd, &out->host,
+                   &out->port,       &out->params,     &out->headers, &out->opaque, &out->transport,
+                   &out->user_param, &out->method,     &out->ttl,     &out->maddr};
+    for (size_t k = 0; k < SB_ARRAY_LEN(v); k++)
+        if (v[k]->p)
+            v[k]->p = p + (v[k]->p - same->raw.p);
+}
+
 int sb_nameaddr_parse(sb_str in, struct sb_nameaddr *out)
+{
+    return sb__nameaddr_parse_same(in, out, NULL);
+}
+
+/* RFC3261-25.1: ( name-addr / addr-spec ) *( SEMI generic-param ), or STAR for Contact. */
+int sb__nameaddr_parse_same(sb_str in, struct sb_nameaddr *out, const struct sb_uri *same)
 {
     /* field by field: sb_uri_parse sets <uri>, and a memset of the whole struct costs more than
      * the parse of a short From */
@@ -248,7 +266,10 @@ int sb_nameaddr_parse(sb_str in, struct sb_nameaddr *out)
         out->uri = (struct sb_uri){0};
         return SB_EPARSE;
     }
-    if (sb_uri_parse(out->uri_str, &out->uri) != 0)
+    if (same && same->raw.p && same->raw.len == out->uri_str.len &&
+        memcmp(same->raw.p, out->uri_str.p, out->uri_str.len) == 0)
+        uri_rebase(&out->uri, same, out->uri_str.p);
+    else if (sb_uri_parse(out->uri_str, &out->uri) != 0)
         return SB_EPARSE;
 
     i = skip_sws(p, i, n);

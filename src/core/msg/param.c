@@ -49,7 +49,7 @@ int sb_param_next(sb_str *s, struct sb_param *out, bool lws)
     size_t n = s->len, i = 0;
 
     if (lws) {
-        int rc = sb__hparam_next(p, &i, n, out);
+        int rc = sb__hparam_next(p, &i, n, out, NULL);
         if (rc >= 0 && n) { /* an absent list may be {NULL, 0}: no arithmetic on a null pointer */
             s->p += i;
             s->len -= i;

@@ -160,6 +160,12 @@ static bool check_ipv6(const char *p, size_t n)
  * host and host_kind; returns the index after the host or BAD. */
 static size_t parse_hostname(const char *p, size_t i, size_t n, struct sb_uri *out)
 {
+    size_t q = sb__ipv4_quick(p, i, n);
+    if (q) {
+        out->host = (sb_str){p + i, q - i};
+        out->host_kind = SB_HOST_IPV4;
+        return q;
+    }
     size_t h0 = i, label0 = i, prev0 = i;
     unsigned seen = 0, dots = 0;
 

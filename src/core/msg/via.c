@@ -28,13 +28,6 @@ static inline size_t scan_token(const char *p, size_t i, size_t n)
     return sb__class_run(p, i, n, SB_CC_TOKEN, -1);
 }
 
-static bool is_all_token(sb_str s)
-{
-    if (s.len == 0)
-        return false;
-    return scan_token(s.p, 0, s.len) == s.len;
-}
-
 /* RFC3261-25.1: IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each at most 255. */
 static bool is_ipv4(const char *p, size_t n)
 {
@@ -117,6 +110,11 @@ static bool is_ipv6(const char *p, size_t n)
  * of a host; sets *kind and returns the index after the host, or BAD. */
 static size_t scan_hostname(const char *p, size_t i, size_t n, uint8_t *kind)
 {
+    size_t q = sb__ipv4_quick(p, i, n);
+    if (q) {
+        *kind = SB_HOST_IPV4;
+        return q;
+    }
     size_t h0 = i, top = i;
     unsigned seen = 0; /* SB_CC_ALPHA once a letter or '-' shows the host is not IPv4 */
     for (;;) {
@@ -207,7 +205,10 @@ static int parse_protocol(const char *p, size_t n, size_t *pos, struct sb_via *o
             out->proto_name = (sb_str){p + i, 3};
             out->proto_ver = (sb_str){p + i + 4, 3};
             out->transport = (sb_str){p + i + 8, t - i - 8};
-            out->proto = sb_proto_lookup(out->transport);
+            /* "UDP" as written by nearly every peer, without the call */
+            out->proto = t - i == 11 && p[i + 8] == 'U' && p[i + 9] == 'D' && p[i + 10] == 'P'
+                             ? SB_PROTO_UDP
+                             : sb_proto_lookup(out->transport);
             *pos = t;
             return 0;
         }
@@ -322,15 +323,26 @@ static bool is_ttl(sb_str v)
     return is_digits(v, 3) && sb_str_to_u64(v, 255, &ttl) == 0;
 }
 
+/* 1*DIGIT within 16 bits, leading zeros allowed */
 static bool is_port(sb_str v)
 {
-    uint64_t port;
-    return sb_str_to_u64(v, 65535, &port) == 0;
+    uint32_t port = 0;
+    if (v.len == 0)
+        return false;
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
+        if (d > 9)
+            return false;
+        if (port <= 65535)
+            port = port * 10 + d;
+    }
+    return port <= 65535;
 }
 
-/* Record one well-known via-param after checking its value; the first occurrence wins, as with
- * sb_param_find. Others pass through (RFC3261-25.1: via-extension = generic-param). */
-static int via_param(const struct sb_param *prm, struct sb_via *out)
+/* Record one well-known via-param after checking its value (<token>: it is a non-empty token);
+ * the first occurrence wins, as with sb_param_find. Others pass through (RFC3261-25.1:
+ * via-extension = generic-param). */
+static int via_param(const struct sb_param *prm, bool token, struct sb_via *out)
 {
     sb_str nm = prm->name, v = prm->value;
     sb_str *slot;
@@ -363,7 +375,7 @@ static int via_param(const struct sb_param *prm, struct sb_via *out)
         if (!name_is(nm, "branch", 6))
             return 0;
         slot = &out->branch; /* RFC3261-25.1: via-branch = "branch" EQUAL token */
-        ok = prm->has_value && is_all_token(v);
+        ok = prm->has_value && token;
         break;
     case 8:
         if (!name_is(nm, "received", 8))
@@ -398,9 +410,10 @@ static int parse_params(const char *p, size_t i, size_t n, struct sb_via *out)
     out->params = (sb_str){p + first, end - first};
 
     struct sb_param prm;
+    bool token;
     int rc;
-    while ((rc = sb__hparam_next(p, &i, end, &prm)) == 1)
-        if (via_param(&prm, out) != 0)
+    while ((rc = sb__hparam_next(p, &i, end, &prm, &token)) == 1)
+        if (via_param(&prm, token, out) != 0)
             return SB_EPARSE;
     return rc == 0 ? 0 : SB_EPARSE;
 }
