@@ -163,7 +163,7 @@ static int fwd_body(const struct sb_msg *m, const struct sb_fwd_opts *o, struct 
 /* "METHOD SP Request-URI SP SIP/2.0", nothing more: the form we send. */
 static bool start_line_clean(const struct sb_msg *m)
 {
-    return m->ruri.off == m->method.off + m->method.len + 1 &&
+    return m->method.off == m->start_line.off && m->ruri.off == m->method.off + m->method.len + 1 &&
            m->version.off == m->ruri.off + m->ruri.len + 1 &&
            m->version.off + m->version.len == m->start_line.off + m->start_line.len &&
            memcmp(m->buf + m->version.off, "SIP/2.0", 7) == 0;
