@@ -92,6 +92,8 @@ static void deliver_locked(struct sb_mi_async *a)
 }
 
 static void set_error(struct sb_mi_async *a, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void set_error(struct sb_mi_async *a, int code, const char *fmt, va_list ap)
 {
     a->err_code = code ? code : SB_MI_SERVER_ERROR;
     vsnprintf(a->err_msg, sizeof(a->err_msg), fmt, ap);
@@ -146,7 +148,7 @@ void sb_mi_async_unref(struct sb_mi_async *a)
 }
 
 /* Complete <a> with what the caller filled in through <fill>, unless it already is. */
-static int complete(struct sb_mi_async *a, json_t *res, int code, const char *fmt, va_list *ap)
+static int complete(struct sb_mi_async *a, json_t *res, int code, const char *msg)
 {
     pthread_mutex_lock(&lock);
     if (a->finished) {
@@ -156,8 +158,8 @@ static int complete(struct sb_mi_async *a, json_t *res, int code, const char *fm
         return SB_ENOENT;
     }
     a->finished = true;
-    if (fmt)
-        set_error(a, code, fmt, *ap);
+    if (msg)
+        set_error_f(a, code, "%s", msg);
     else if (res)
         a->res = res;
     else
@@ -173,16 +175,17 @@ static int complete(struct sb_mi_async *a, json_t *res, int code, const char *fm
 
 int sb_mi_async_done(struct sb_mi_async *a, json_t *result)
 {
-    return complete(a, result, 0, NULL, NULL);
+    return complete(a, result, 0, NULL);
 }
 
 int sb_mi_async_error(struct sb_mi_async *a, int code, const char *fmt, ...)
 {
+    char msg[sizeof(a->err_msg)];
     va_list ap;
     va_start(ap, fmt);
-    int rc = complete(a, NULL, code, fmt, &ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return rc;
+    return complete(a, NULL, code, msg);
 }
 
 unsigned sb_mi_async_pending(void)

@@ -460,8 +460,9 @@ static struct tp_conn *conn_new(struct tp_worker *tw, int fd, const struct sb_so
     c->outq_tail = &c->outq;
     c->io.fd = -1;
     sb_timer_init(&c->timer, on_timer, c);
-    c->created = c->last_active = sb_loop_now(tw->loop);
-    c->connect_deadline = c->last_active + sb__tp.connect_ms;
+    c->created = sb_loop_now(tw->loop);
+    c->last_active = c->created;
+    c->connect_deadline = c->created + sb__tp.connect_ms;
     if (idx_add(c) != 0) {
         char ip[SB_IP_STRLEN];
         sb_addr_ip(peer, ip);
