@@ -41,8 +41,8 @@ static void check_int(const char *in, const char *trs, int32_t want)
 {
     struct sb_val v = apply(in, trs);
     if (v.type != SB_VAL_INT || v.i != want)
-        fail_msg("\"%s\"%s: got type %d value %d (\"%.*s\"), expected %d", in, trs, v.type, v.i,
-                 (int)v.s.len, v.s.p ? v.s.p : "", want);
+        fail_msg("\"%s\"%s: got type %d value %d (\"%.*s\"), expected %d", in ? in : "(null)", trs,
+                 v.type, v.i, (int)v.s.len, v.s.p ? v.s.p : "", want);
 }
 
 /* The transformation fails: the value becomes NULL. */
