@@ -606,6 +606,27 @@ static void test_cancel_reason_from_script(void **state)
     reply_to(b0, 487, "r1", UAS1);
 }
 
+/* A CANCEL whose INVITE is not here reaches the script; t_add_cancel_reason() there must not make
+ * it a transaction of its own: t_relay() relays it hop by hop, once, as it would without. */
+static void test_cancel_reason_stray_cancel(void **state)
+{
+    (void)state;
+    rx("CANCEL sip:reason@127.0.0.1:5080 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKsc1\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:alice@127.0.0.1>;tag=a1\r\n"
+       "To: <sip:reason@127.0.0.1>\r\n"
+       "Call-ID: call-stray-cancel\r\n"
+       "CSeq: 1 CANCEL\r\n"
+       "Content-Length: 0\r\n\r\n",
+       UAC);
+    /* relayed statelessly (that send is not captured here): no transaction sent it, to any
+     * branch, and nothing was answered upstream */
+    assert_int_equal(sb_tx_count(), 0);
+    assert_int_equal(find("CANCEL ", 0, 0), -1);
+    assert_int_equal(find("SIP/2.0 ", UAC, 0), -1);
+}
+
 static void test_relay_outbound_proxy(void **state)
 {
     (void)state;
@@ -656,6 +677,7 @@ int main(void)
         T(test_branch_socket_per_branch),
         T(test_branch_socket_over_tx_choice),
         T(test_cancel_reason_from_script),
+        T(test_cancel_reason_stray_cancel),
         T(test_relay_outbound_proxy),
         T(test_new_request),
     };

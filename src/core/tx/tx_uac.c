@@ -1035,7 +1035,11 @@ int sb_tx_set_cancel_reason(struct sb_sctx *ctx, sb_str hdr)
     if (colon <= 0 || !sb_str_caseeq_lit(sb_str_trim((sb_str){hdr.p, (size_t)colon}), "reason"))
         return SB_EINVAL;
     struct sb_tx *t = sb_tx_of(ctx);
-    if (!t && ctx->route_type == SB_ROUTE_REQUEST) {
+    /* A CANCEL seen by the script has no INVITE transaction here (a matching one is absorbed
+     * before the script): a transaction of its own would make t_relay() send it statefully, with
+     * a branch of ours and to every appended branch, not hop by hop (RFC3261-16.10, 16.11). */
+    bool stray_cancel = ctx->msg && ctx->msg->method_id == SB_METHOD_CANCEL;
+    if (!t && ctx->route_type == SB_ROUTE_REQUEST && !stray_cancel) {
         int rc = sb_tx_new(ctx);
         if (rc < 0)
             return rc;
