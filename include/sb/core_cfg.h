@@ -50,6 +50,7 @@ struct sb_core_cfg {
     bool tcp_accept_aliases;
     int tcp_no_new_conn_bflag; /* branch flag bit 0..31; -1: not set */
     int tcp_keepalive;
+    bool udp_reply_steering; /* replies to their transaction's worker in the kernel; default on */
     bool check_via;
     const char *server_header; /* default "Server: Switchboard" */
     const char *user_agent_header;

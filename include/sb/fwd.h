@@ -114,6 +114,7 @@ void sb_fwd_mem(struct sb_fwd_mem *out);
 struct sb_core_stats {
     uint64_t rcv_requests, rcv_replies, fwd_requests, fwd_replies, drop_requests, drop_replies,
         err_requests, err_replies, bad_msg_hdr, bad_URIs_rcvd, unsupported_methods, sl_replies;
+    uint64_t replies_moved; /* replies handed to the worker that owns their transaction */
 };
 void sb_core_stats(struct sb_core_stats *out);
 /* sl:received_ACKs: ACKs to our stateless replies, absorbed before the script (summed). */

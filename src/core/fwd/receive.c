@@ -195,6 +195,14 @@ static bool may_move(void)
     return sb_worker_self && sb_fwd_reply_hook && sb_rt.n_workers >= 2 && sb_rt.workers;
 }
 
+/* core:replies_moved: what the kernel's steering (src/core/tp/steer.c) did not save */
+static void count_moved(void)
+{
+    struct sb__fwd_state *st = sb__fwd_state();
+    if (st)
+        SB_FWD_COUNT(&st->st, replies_moved);
+}
+
 static bool move_to_owner(struct sb_msg *m, const struct sb_rcv *rcv, struct sb_buf *buf,
                           uint32_t len)
 {
@@ -204,7 +212,10 @@ static bool move_to_owner(struct sb_msg *m, const struct sb_rcv *rcv, struct sb_
     int wid = v ? sb_branch_worker(v->branch) : -1;
     if (wid < 0 || (unsigned)wid >= sb_rt.n_workers || (unsigned)wid == sb_worker_self->id)
         return false;
-    return sb__fwd_move((unsigned)wid, rcv, buf->data, len) == 0;
+    if (sb__fwd_move((unsigned)wid, rcv, buf->data, len) != 0)
+        return false;
+    count_moved();
+    return true;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -448,8 +459,10 @@ static void receive(struct sb_rcv *rcv, struct sb_buf *buf, uint32_t len, bool m
     if (!moved && len && buf->data[0] == 'S' && may_move()) {
         int wid = sb_branch_reply_worker(buf->data, len);
         if (wid >= 0 && (unsigned)wid < sb_rt.n_workers && (unsigned)wid != sb_worker_self->id &&
-            sb__fwd_move((unsigned)wid, rcv, buf->data, len) == 0)
+            sb__fwd_move((unsigned)wid, rcv, buf->data, len) == 0) {
+            count_moved();
             return;
+        }
     }
     struct sb_worker *w = sb_worker_self;
     if (w)

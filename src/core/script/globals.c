@@ -137,6 +137,7 @@ static const struct gparam gparams[] = {
     B("tcp_accept_aliases", tcp_accept_aliases),
     {"tcp_no_new_conn_bflag", G_FUNC, 0, set_no_new_conn},
     I("tcp_keepalive", tcp_keepalive),
+    B("udp_reply_steering", udp_reply_steering),
     B("check_via", check_via),
     S("server_header", server_header),
     S("user_agent_header", user_agent_header),
@@ -230,6 +231,7 @@ void sb_core_cfg_defaults(struct sb_core_cfg *c)
     c->tcp_first_msg_timeout = 10;
     c->tcp_max_output = 64 << 20;
     c->tcp_drain_timeout = 10;
+    c->udp_reply_steering = true;
     c->server_header = "Server: Switchboard";
     c->user_agent_header = "User-Agent: Switchboard";
     c->server_signature = true;

@@ -24,7 +24,8 @@
     X(err_replies)                                                                                 \
     X(bad_URIs_rcvd)                                                                               \
     X(bad_msg_hdr)                                                                                 \
-    X(unsupported_methods)
+    X(unsupported_methods)                                                                         \
+    X(replies_moved)
 
 #define NET_FIELDS(X)                                                                              \
     X(rcv_msgs)                                                                                    \

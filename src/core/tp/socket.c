@@ -285,6 +285,7 @@ int sb_tp_init(const struct sb_core_cfg *cfg)
     sb__tp.connect_ms =
         (uint64_t)(cfg && cfg->tcp_connect_timeout > 0 ? cfg->tcp_connect_timeout : 100);
     sb__tp.rcvbuf = cfg ? cfg->maxbuffer : 0;
+    sb__tp.steer = cfg ? cfg->udp_reply_steering : true;
     sb__tp.max_out = 1u << 20;
     /* the limits against hostile peers: 0 (or less) turns one off */
     sb__tp.max_per_ip = (unsigned)(cfg ? nonneg(cfg->tcp_max_connections_per_ip) : 64);
@@ -307,6 +308,7 @@ void sb_tp_destroy(void)
         retired = next;
     }
     pthread_mutex_unlock(&retired_mu);
+    sb__tp_steer_reset();
     free(sb__tp.socks);
     sb__tp.socks = NULL;
     sb__tp.n_socks = 0;

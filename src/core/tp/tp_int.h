@@ -117,6 +117,7 @@ struct tp_global {
     uint64_t first_msg_ms; /* accepted connection: first whole message within; 0: no limit */
     uint64_t drain_ms;     /* output queue must make progress within; 0: no limit */
     int rcvbuf;
+    bool steer;            /* udp_reply_steering */
     size_t max_out;        /* output queue of one connection */
     size_t max_out_worker; /* output queues of one worker, together; 0: no limit */
     /* interface addresses, for sb_tp_is_local() with a wildcard socket */
@@ -155,6 +156,28 @@ void sb__tp_set_send_hook(sb__tp_send_hook_fn fn);
 int sb__tp_udp_start(struct tp_worker *tw);
 int sb__tp_udp_send(struct tp_worker *tw, const struct sb_socket *s, const struct sb_addr *to,
                     const struct iovec *iov, int n_iov);
+
+/* steer.c: the UDP sockets of each address for all workers, in worker order, and the program
+ * that steers replies to the worker named in their top Via branch. */
+/* The branch format belongs to sb_branch_make (src/core/msg/build.c): "z9hG4bK" "sb", then the
+ * worker in two base-32 digits (worker >> 5, worker & 31), key digits and a check digit. The
+ * program reads it in the kernel; tests/unit/test_steer.c checks these against sb_branch_make. */
+#define TP_STEER_COOKIE   "z9hG4bK"
+#define TP_STEER_MARK     "sb"
+#define TP_STEER_DIGITS   "0123456789abcdefghijklmnopqrstuv"
+#define TP_STEER_FALLBACK 0xffffffffu /* past the group: the kernel's hash picks the socket */
+struct sock_filter;
+/* Write the classic BPF program for <n_workers> workers (group index = worker id) scanning the
+ * first <window> bytes of a datagram into <out>[cap]. Returns its length or < 0. */
+int sb__tp_steer_prog(struct sock_filter *out, unsigned cap, unsigned n_workers, unsigned window);
+/* Worker <wid>'s UDP socket for <s>: with steering on and two workers or more, the first call
+ * binds every worker's socket of every UDP address in worker order and attaches the program;
+ * otherwise a socket bound now. < 0 on error (logged). */
+int sb__tp_udp_fd(unsigned wid, const struct sb_socket *s);
+/* A UDP socket bound to <s> with the receive buffer set; < 0 on error (logged). */
+int sb__tp_udp_bind(const struct sb_socket *s);
+/* Close the sockets no worker took (sb_tp_destroy). */
+void sb__tp_steer_reset(void);
 
 /* tcp.c: listeners */
 int sb__tp_tcp_start(struct tp_worker *tw);

@@ -278,15 +278,9 @@ int sb__tp_udp_start(struct tp_worker *tw)
         int rc = alloc_batch(tw);
         if (rc != 0)
             return rc;
-        int fd = sb__tp_bind_fd(s, SOCK_DGRAM);
+        int fd = sb__tp_udp_fd(tw->wid, s);
         if (fd < 0)
             return fd;
-        /* bursts of requests must not be dropped by a small default buffer: past
-         * net.core.rmem_max when privileged, else the kernel clamps to it */
-        int sz = sb__tp.rcvbuf > 0 ? sb__tp.rcvbuf : 4 << 20;
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0 &&
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) != 0)
-            SB_WARN("udp %s:%u: SO_RCVBUF %d: %s", s->ip, s->port, sz, strerror(errno));
         struct tp_fd *f = &tw->udp[i];
         f->sock = s;
         f->tw = tw;
