@@ -176,6 +176,7 @@ void sb_db_close(struct sb_db *db)
     if (!db)
         return;
     db->drv->close(db->conn);
+    free(db->st);
     free(db);
 }
 
@@ -191,16 +192,6 @@ const char *sb_db_driver_name(const struct sb_db *db)
 
 /* ---- SQL building -------------------------------------------------------------------------- */
 
-static bool ident_ok(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!sb_is_alpha((unsigned char)*p) && !sb_is_digit((unsigned char)*p) && *p != '_')
-            return false;
-    return !sb_is_digit((unsigned char)*s);
-}
-
 static void stmt_init(struct sb__db_stmt *st)
 {
     sb_wbuf_init(&st->sql, st->sql_mem, sizeof st->sql_mem - 1);
@@ -208,11 +199,39 @@ static void stmt_init(struct sb__db_stmt *st)
     st->wants_rows = st->is_script = st->returns_id = false;
 }
 
+/* One character of SQL: the builders append dozens per statement, one call each through
+ * sb_wbuf_put would cost more than the rest of the building. Same overflow rule (sticky). */
+static inline void put_ch(struct sb__db_stmt *st, char c)
+{
+    struct sb_wbuf *w = &st->sql;
+    if (w->err)
+        return;
+    if (w->len < w->cap)
+        w->p[w->len++] = c;
+    else
+        w->err = SB_ENOSPC;
+}
+
+/* Check and append an identifier in one pass. */
 static int put_ident(struct sb__db_stmt *st, const char *id)
 {
-    if (!ident_ok(id))
+    if (!id || !*id || sb_is_digit((unsigned char)*id))
         return SB_EINVAL;
-    sb_wbuf_cstr(&st->sql, id);
+    struct sb_wbuf *w = &st->sql;
+    size_t room = w->err ? 0 : w->cap - w->len, i = 0;
+    for (; id[i]; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (!sb_is_alpha(c) && !sb_is_digit(c) && c != '_')
+            return SB_EINVAL;
+        if (i < room)
+            w->p[w->len + i] = (char)c;
+    }
+    if (w->err)
+        return 0;
+    if (i > room)
+        w->err = SB_ENOSPC;
+    else
+        w->len += i;
     return 0;
 }
 
@@ -224,10 +243,12 @@ static int put_param(const struct sb_db_driver *d, struct sb__db_stmt *st,
     if (v->type > SB_DB_DATETIME)
         return SB_EINVAL;
     st->params[st->n_params++] = *v;
-    if (d->numbered_params)
-        sb_wbuf_printf(&st->sql, "$%u", st->n_params);
-    else
-        sb_wbuf_put(&st->sql, "?", 1);
+    if (d->numbered_params) {
+        put_ch(st, '$');
+        sb_wbuf_u64(&st->sql, st->n_params);
+    } else {
+        put_ch(st, '?');
+    }
     return 0;
 }
 
@@ -243,8 +264,8 @@ static int put_where(const struct sb_db_driver *d, struct sb__db_stmt *st,
                      const struct sb_db_cond *w, unsigned n)
 {
     static const char *const ops[] = {
-        [SB_DB_EQ] = "=", [SB_DB_NE] = "<>", [SB_DB_LT] = "<",      [SB_DB_LE] = "<=",
-        [SB_DB_GT] = ">", [SB_DB_GE] = ">=", [SB_DB_LIKE] = "LIKE",
+        [SB_DB_EQ] = " = ", [SB_DB_NE] = " <> ", [SB_DB_LT] = " < ",      [SB_DB_LE] = " <= ",
+        [SB_DB_GT] = " > ", [SB_DB_GE] = " >= ", [SB_DB_LIKE] = " LIKE ",
     };
     if (n && !w)
         return SB_EINVAL;
@@ -265,7 +286,7 @@ static int put_where(const struct sb_db_driver *d, struct sb__db_stmt *st,
         }
         if (op > SB_DB_LIKE)
             return SB_EINVAL;
-        sb_wbuf_printf(&st->sql, " %s ", ops[op]);
+        sb_wbuf_cstr(&st->sql, ops[op]);
         if ((rc = put_param(d, st, &w[i].val)) != 0)
             return rc;
     }
@@ -282,10 +303,10 @@ int sb__db_build_select(const struct sb_db_driver *d, const struct sb_db_query *
         return SB_EINVAL;
     sb_wbuf_cstr(&st->sql, "SELECT ");
     if (!q->cols || !q->n_cols)
-        sb_wbuf_put(&st->sql, "*", 1);
+        put_ch(st, '*');
     for (unsigned i = 0; q->cols && i < q->n_cols; i++) {
         if (i)
-            sb_wbuf_put(&st->sql, ",", 1);
+            put_ch(st, ',');
         if ((rc = put_ident(st, q->cols[i])) != 0)
             return rc;
     }
@@ -299,8 +320,10 @@ int sb__db_build_select(const struct sb_db_driver *d, const struct sb_db_query *
         if (q->order_desc)
             sb_wbuf_cstr(&st->sql, " DESC");
     }
-    if (q->limit)
-        sb_wbuf_printf(&st->sql, " LIMIT %u", q->limit);
+    if (q->limit) {
+        sb_wbuf_cstr(&st->sql, " LIMIT ");
+        sb_wbuf_u64(&st->sql, q->limit);
+    }
     return finish(st);
 }
 
@@ -316,18 +339,18 @@ static int put_insert(const struct sb_db_driver *d, struct sb__db_stmt *st, cons
     sb_wbuf_cstr(&st->sql, " (");
     for (unsigned i = 0; i < n; i++) {
         if (i)
-            sb_wbuf_put(&st->sql, ",", 1);
+            put_ch(st, ',');
         if ((rc = put_ident(st, kv[i].col)) != 0)
             return rc;
     }
     sb_wbuf_cstr(&st->sql, ") VALUES (");
     for (unsigned i = 0; i < n; i++) {
         if (i)
-            sb_wbuf_put(&st->sql, ",", 1);
+            put_ch(st, ',');
         if ((rc = put_param(d, st, &kv[i].val)) != 0)
             return rc;
     }
-    sb_wbuf_put(&st->sql, ")", 1);
+    put_ch(st, ')');
     return 0;
 }
 
@@ -362,10 +385,10 @@ int sb__db_build_update(const struct sb_db_driver *d, const char *table,
     sb_wbuf_cstr(&st->sql, " SET ");
     for (unsigned i = 0; i < n_set; i++) {
         if (i)
-            sb_wbuf_put(&st->sql, ",", 1);
+            put_ch(st, ',');
         if ((rc = put_ident(st, set[i].col)) != 0)
             return rc;
-        sb_wbuf_put(&st->sql, "=", 1);
+        put_ch(st, '=');
         if ((rc = put_param(d, st, &set[i].val)) != 0)
             return rc;
     }
@@ -407,7 +430,7 @@ int sb__db_build_replace(const struct sb_db_driver *d, const char *table, const 
     sb_wbuf_cstr(&st->sql, " ON CONFLICT (");
     for (unsigned i = 0; i < n_keys; i++) {
         if (i)
-            sb_wbuf_put(&st->sql, ",", 1);
+            put_ch(st, ',');
         if ((rc = put_ident(st, key_cols[i])) != 0)
             return rc;
     }
@@ -449,11 +472,12 @@ int sb__db_build_raw(const struct sb_db_driver *d, const char *sql, const struct
                 return SB_EINVAL;
             seen++;
             if (d->numbered_params) {
-                sb_wbuf_printf(&st->sql, "$%u", seen);
+                put_ch(st, '$');
+                sb_wbuf_u64(&st->sql, seen);
                 continue;
             }
         }
-        sb_wbuf_put(&st->sql, p, 1);
+        put_ch(st, *p);
     }
     if (seen != n_params)
         return SB_EINVAL;
@@ -511,17 +535,21 @@ static int fail_build(struct sb_db *db, int rc)
     return rc;
 }
 
+/* The handle's statement buffer, allocated on first use. */
+static struct sb__db_stmt *stmt_buf(struct sb_db *db)
+{
+    if (!db->st && !(db->st = malloc(sizeof *db->st)))
+        snprintf(db->err, sizeof db->err, "out of memory");
+    return db->st;
+}
+
 #define RUN(build_call, resp)                                                                      \
     do {                                                                                           \
-        struct sb__db_stmt *st = malloc(sizeof *st);                                               \
-        if (!st) {                                                                                 \
-            snprintf(db->err, sizeof db->err, "out of memory");                                    \
+        struct sb__db_stmt *st = stmt_buf(db);                                                     \
+        if (!st)                                                                                   \
             return SB_ENOMEM;                                                                      \
-        }                                                                                          \
         int rc_ = (build_call);                                                                    \
-        rc_ = rc_ ? fail_build(db, rc_) : sb__db_run(db, st, (resp));                              \
-        free(st);                                                                                  \
-        return rc_;                                                                                \
+        return rc_ ? fail_build(db, rc_) : sb__db_run(db, st, (resp));                             \
     } while (0)
 
 int sb_db_select(struct sb_db *db, const struct sb_db_query *q, struct sb_db_res **out)
@@ -542,12 +570,11 @@ int sb_db_insert_id(struct sb_db *db, const char *table, const struct sb_db_kv *
     if (!id_col)
         return SB_EINVAL;
     int rc;
-    struct sb__db_stmt *st = malloc(sizeof *st);
+    struct sb__db_stmt *st = stmt_buf(db);
     if (!st)
         return SB_ENOMEM;
     rc = sb__db_build_insert(db->drv, table, kv, n, id_col, st);
     rc = rc ? fail_build(db, rc) : sb__db_run(db, st, &r);
-    free(st);
     if (rc == 0) {
         *id = sb_db_val_int(sb_db_res_at(r, 0, 0), -1);
         sb_db_res_free(r);
@@ -562,14 +589,13 @@ static int run_count(struct sb_db *db, struct sb__db_stmt *st, int build_rc, uin
     if (rc == 0 && affected)
         *affected = r ? r->affected : 0;
     sb_db_res_free(r);
-    free(st);
     return rc;
 }
 
 int sb_db_update(struct sb_db *db, const char *table, const struct sb_db_cond *where,
                  unsigned n_where, const struct sb_db_kv *set, unsigned n_set, uint64_t *affected)
 {
-    struct sb__db_stmt *st = malloc(sizeof *st);
+    struct sb__db_stmt *st = stmt_buf(db);
     if (!st)
         return SB_ENOMEM;
     return run_count(db, st, sb__db_build_update(db->drv, table, where, n_where, set, n_set, st),
@@ -579,7 +605,7 @@ int sb_db_update(struct sb_db *db, const char *table, const struct sb_db_cond *w
 int sb_db_delete(struct sb_db *db, const char *table, const struct sb_db_cond *where,
                  unsigned n_where, uint64_t *affected)
 {
-    struct sb__db_stmt *st = malloc(sizeof *st);
+    struct sb__db_stmt *st = stmt_buf(db);
     if (!st)
         return SB_ENOMEM;
     return run_count(db, st, sb__db_build_delete(db->drv, table, where, n_where, st), affected);

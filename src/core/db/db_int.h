@@ -10,9 +10,14 @@
 #define SB_DB_SQL_MAX    16384
 #define SB_DB_ERR_MAX    512
 
+struct sb__db_stmt;
+
 struct sb_db {
     const struct sb_db_driver *drv;
     void *conn;
+    /* the statement being built: kept with the handle (which one thread uses at a time) because
+     * it is large and every call needs one */
+    struct sb__db_stmt *st;
     char err[SB_DB_ERR_MAX];
 };
 

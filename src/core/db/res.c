@@ -10,22 +10,22 @@
 #include "sb/arena.h"
 #include "sb/base.h"
 
+/* A result, its arena and the arena's first block in one allocation: most results (a lookup's
+ * row, an affected count) fit in that block and cost a single malloc. */
 struct res_mem {
+    struct sb_db_res res;
     struct sb_arena arena; /* column names, strings and blobs */
+    _Alignas(8) char first[320];
 };
 
 struct sb_db_res *sb__db_res_new(void)
 {
-    struct sb_db_res *r = calloc(1, sizeof *r);
-    struct res_mem *m = calloc(1, sizeof *m);
-    if (!r || !m) {
-        free(r);
-        free(m);
+    struct res_mem *m = malloc(sizeof *m);
+    if (!m)
         return NULL;
-    }
-    sb_arena_init(&m->arena, NULL, 0, 0);
-    r->mem = m;
-    return r;
+    m->res = (struct sb_db_res){.mem = m};
+    sb_arena_init(&m->arena, m->first, sizeof m->first, 0);
+    return &m->res;
 }
 
 void sb_db_res_free(struct sb_db_res *r)
@@ -33,13 +33,9 @@ void sb_db_res_free(struct sb_db_res *r)
     if (!r)
         return;
     struct res_mem *m = r->mem;
-    if (m) {
-        sb_arena_deinit(&m->arena);
-        free(m);
-    }
-    free(r->cols);
+    sb_arena_deinit(&m->arena);
     free(r->vals);
-    free(r);
+    free(m);
 }
 
 int sb_db_res_col(const struct sb_db_res *r, const char *name)
@@ -56,7 +52,8 @@ int sb_db_res_set_cols(struct sb_db_res *r, unsigned n_cols)
         return SB_EINVAL;
     if (n_cols == 0)
         return 0;
-    r->cols = calloc(n_cols, sizeof *r->cols);
+    struct res_mem *m = r->mem;
+    r->cols = sb_arena_zalloc(&m->arena, n_cols * sizeof *r->cols);
     if (!r->cols)
         return SB_ENOMEM;
     r->n_cols = n_cols;
@@ -214,12 +211,45 @@ int sb_db_time_parse(const char *s, size_t len, time_t *out)
     return 0;
 }
 
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* Written out rather than through gmtime_r/strftime: every datetime parameter of every write
+ * passes here. Days to a proleptic Gregorian date by 400-year eras (146097 days each). */
 void sb_db_time_format(time_t t, char out[20])
 {
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+    int64_t secs = (int64_t)t, days = secs / 86400, sod = secs % 86400;
+    if (sod < 0)
+        sod += 86400, days--;
+    days += 719468; /* from 1970-01-01 to 0000-03-01 */
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);                       /* [0, 146096] */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t year = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* [0, 365] */
+    unsigned mp = (5 * doy + 2) / 153;                      /* March = 0 */
+    unsigned day = doy - (153 * mp + 2) / 5 + 1;
+    unsigned month = mp < 10 ? mp + 3 : mp - 9;
+    year += month <= 2;
+    if (year > 9999 || year < 0) {
         memcpy(out, "1970-01-01 00:00:00", 20);
         return;
     }
-    strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+    unsigned y = (unsigned)year;
+    put2(out, y / 100);
+    put2(out + 2, y % 100);
+    out[4] = '-';
+    put2(out + 5, month);
+    out[7] = '-';
+    put2(out + 8, day);
+    out[10] = ' ';
+    put2(out + 11, (unsigned)(sod / 3600));
+    out[13] = ':';
+    put2(out + 14, (unsigned)(sod / 60 % 60));
+    out[16] = ':';
+    put2(out + 17, (unsigned)(sod % 60));
+    out[19] = 0;
 }

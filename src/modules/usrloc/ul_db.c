@@ -2,7 +2,10 @@
 /* Persistence of the location table. Workers only queue row operations; the usrloc thread owns
  * the database connection and writes them. A failed write stays at the head of the queue and is
  * retried every db_retry_interval seconds, so an outage neither blocks a worker nor loses a
- * registration: service continues from memory and the backlog drains when the server returns. */
+ * registration: service continues from memory and the backlog drains when the server returns.
+ * The queue is written in batches of one transaction each, and within a batch only the last
+ * operation on a row is written (a contact refreshed several times between write-back flushes
+ * costs one row write). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -141,10 +144,10 @@ static int ensure_conn(void)
 
 static char last_err[256]; /* the usrloc DB thread's last write error */
 
-static int write_op(const struct dbop *o)
+/* The row of one queued operation: deleted, then (upsert) inserted again. No transaction of its
+ * own. */
+static int write_row(const struct dbop *o)
 {
-    if (!ident_ok(o->d->name))
-        return 0;
     sb_str user, dom;
     split_aor((sb_str){o->aor, o->aor_len}, &user, &dom);
     const char *t = o->d->name.p;
@@ -154,11 +157,13 @@ static int write_op(const struct dbop *o)
         {.col = "domain", .op = SB_DB_EQ, .val = SB_DB_VSTR(dom)},
         {.col = "contact", .op = SB_DB_EQ, .val = SB_DB_VSTR(c->uri)},
     };
-    if (o->op == UL_DB_DELETE)
-        return sb_db_delete(conn, t, w, 3, NULL);
-    char cflags[16], kvs[48];
-    int n_cflags = snprintf(cflags, sizeof(cflags), "%u", (unsigned)c->cflags);
-    int n_kvs = snprintf(kvs, sizeof(kvs), "{\"reg_id\":%u}", (unsigned)c->reg_id);
+    int rc = sb_db_delete(conn, t, w, 3, NULL);
+    if (rc != 0 || o->op == UL_DB_DELETE)
+        return rc;
+    char cflags[24], kvs[48];
+    size_t n_cflags = sb_u64_to_dec(c->cflags, cflags), n_kvs = 0;
+    if (c->reg_id)
+        n_kvs = (size_t)snprintf(kvs, sizeof(kvs), "{\"reg_id\":%u}", (unsigned)c->reg_id);
     struct sb_db_kv kv[] = {
         {"username", SB_DB_VSTR(user)},
         {"domain", SB_DB_VSTR(dom)},
@@ -171,26 +176,118 @@ static int write_op(const struct dbop *o)
         {"cseq", SB_DB_VINT((int32_t)c->cseq)},
         {"last_modified", SB_DB_VTIME((time_t)c->last_modified)},
         {"flags", SB_DB_VINT((int32_t)c->flags)},
-        {"cflags", SB_DB_VSTR(((sb_str){cflags, (size_t)n_cflags}))},
+        {"cflags", SB_DB_VSTR(((sb_str){cflags, n_cflags}))},
         {"user_agent", SB_DB_VSTR(c->user_agent)},
         {"socket", c->socket.len ? SB_DB_VSTR(c->socket) : SB_DB_VNULL},
         /* a 32-bit column: all methods (0xffffffff) is stored as -1, as OpenSIPS does */
         {"methods", SB_DB_VINT((int32_t)c->methods)},
         {"sip_instance", c->instance.len ? SB_DB_VSTR(c->instance) : SB_DB_VNULL},
-        {"kv_store", c->reg_id ? SB_DB_VSTR(((sb_str){kvs, (size_t)n_kvs})) : SB_DB_VNULL},
+        {"kv_store", c->reg_id ? SB_DB_VSTR(((sb_str){kvs, n_kvs})) : SB_DB_VNULL},
         {"attr", c->attr.len ? SB_DB_VSTR(c->attr) : SB_DB_VNULL},
     };
+    return sb_db_insert(conn, t, kv, SB_ARRAY_LEN(kv));
+}
+
+/* Roll back after a failure, keeping the failing call's message for the log line (the rollback
+ * would clear it). */
+static void abort_tx(void)
+{
+    if (!last_err[0])
+        snprintf(last_err, sizeof(last_err), "%s", sb_db_errmsg(conn));
+    sb_db_rollback(conn);
+}
+
+/* One operation in a transaction of its own. */
+static int write_op(const struct dbop *o)
+{
+    if (!ident_ok(o->d->name))
+        return 0;
     int rc = sb_db_begin(conn);
     if (rc == 0)
-        rc = sb_db_delete(conn, t, w, 3, NULL);
+        rc = write_row(o);
     if (rc == 0)
-        rc = sb_db_insert(conn, t, kv, SB_ARRAY_LEN(kv));
-    if (rc == 0)
-        return sb_db_commit(conn);
-    /* the rollback would clear the driver's message: keep it for the log line */
-    snprintf(last_err, sizeof(last_err), "%s", sb_db_errmsg(conn));
-    sb_db_rollback(conn);
+        rc = sb_db_commit(conn);
+    if (rc != 0)
+        abort_tx();
     return rc;
+}
+
+/* Operations written per transaction: a commit costs a WAL append (SQLite) or a round trip and a
+ * flush (PostgreSQL), far more than a row, so a flush shares one between up to this many. */
+#define BATCH_MAX  1024
+#define SEEN_SLOTS 2048 /* a power of two >= 2 * BATCH_MAX */
+
+static uint64_t op_hash(const struct dbop *o)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)o->d;
+    for (uint32_t i = 0; i < o->aor_len; i++)
+        h = (h ^ (unsigned char)o->aor[i]) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (size_t i = 0; i < o->c->uri.len; i++)
+        h = (h ^ (unsigned char)o->c->uri.p[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool same_row(const struct dbop *a, const struct dbop *b)
+{
+    return a->d == b->d && a->aor_len == b->aor_len && memcmp(a->aor, b->aor, a->aor_len) == 0 &&
+           sb_str_eq(a->c->uri, b->c->uri);
+}
+
+/* skip[i]: a later operation of the batch rewrites the same row (every operation deletes the row
+ * first), so writing this one would change nothing that survives the batch. In write-back mode
+ * a contact refreshed several times between flushes is thus written once. */
+static void mark_superseded(struct dbop *const *b, unsigned n, bool *skip)
+{
+    uint16_t seen[SEEN_SLOTS] = {0}; /* index + 1 of the latest operation per row */
+    uint64_t hs[BATCH_MAX];
+    for (unsigned i = n; i-- > 0;) {
+        hs[i] = op_hash(b[i]);
+        skip[i] = false;
+        for (uint32_t k = (uint32_t)hs[i] & (SEEN_SLOTS - 1);; k = (k + 1) & (SEEN_SLOTS - 1)) {
+            if (!seen[k]) {
+                seen[k] = (uint16_t)(i + 1);
+                break;
+            }
+            unsigned j = seen[k] - 1u;
+            if (hs[j] == hs[i] && same_row(b[j], b[i])) {
+                skip[i] = true;
+                break;
+            }
+        }
+    }
+}
+
+/* Write <n> operations in one transaction. Returns 0, or the first failure (rolled back). */
+static int write_batch(struct dbop *const *b, const bool *skip, unsigned n)
+{
+    int rc = sb_db_begin(conn);
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        if (!skip[i] && ident_ok(b[i]->d->name))
+            rc = write_row(b[i]);
+    if (rc == 0)
+        rc = sb_db_commit(conn);
+    if (rc != 0)
+        abort_tx();
+    return rc;
+}
+
+/* Remove the <n> oldest operations, which are b[0..n-1]: only the writer removes from the queue,
+ * so they are still its head. */
+static void pop_ops(struct dbop *const *b, unsigned n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&q_mu);
+    q_head = b[n - 1]->next;
+    if (!q_head)
+        q_tail = &q_head;
+    atomic_fetch_sub(&q_len, n);
+    pthread_mutex_unlock(&q_mu);
+    for (unsigned i = 0; i < n; i++) {
+        free(b[i]->c);
+        free(b[i]);
+    }
 }
 
 static void drop_conn(void)
@@ -201,6 +298,34 @@ static void drop_conn(void)
     table_ready = false;
 }
 
+/* After a batch was refused for one of its rows: each operation on its own, as a single write
+ * would be, so that one bad row is logged and dropped without taking the others with it. Returns
+ * false when the server went away meanwhile (the rest stays queued). */
+static bool write_each(struct dbop *const *b, const bool *skip, unsigned n)
+{
+    unsigned done = 0;
+    bool ok = true;
+    for (; done < n; done++) {
+        if (skip[done])
+            continue;
+        const struct dbop *o = b[done];
+        last_err[0] = '\0';
+        int rc = write_op(o);
+        if (rc != 0 && sb_db_err_is_retryable(rc)) {
+            mark_down("write", last_err[0] ? last_err : sb_db_errmsg(conn));
+            drop_conn();
+            ok = false;
+            break;
+        }
+        if (rc != 0)
+            SB_ERR("usrloc: database rejected a write for %.*s: %s", (int)o->aor_len, o->aor,
+                   last_err[0] ? last_err : sb_db_errmsg(conn));
+    }
+    last_err[0] = '\0';
+    pop_ops(b, done);
+    return ok;
+}
+
 unsigned sb__ul_db_drain(void)
 {
     if (!sb__ul_db_enabled())
@@ -209,32 +334,39 @@ unsigned sb__ul_db_drain(void)
         drop_conn();
         return atomic_load(&q_len);
     }
+    struct dbop **b = malloc(BATCH_MAX * sizeof(*b));
+    bool *skip = malloc(BATCH_MAX * sizeof(*skip));
+    if (!b || !skip) {
+        free(b);
+        free(skip);
+        return atomic_load(&q_len);
+    }
     for (;;) {
+        unsigned n = 0;
         pthread_mutex_lock(&q_mu);
-        struct dbop *o = q_head;
+        for (struct dbop *o = q_head; o && n < BATCH_MAX; o = o->next)
+            b[n++] = o;
         pthread_mutex_unlock(&q_mu);
-        if (!o)
+        if (!n)
             break;
-        int rc = write_op(o);
-        if (rc != 0 && sb_db_err_is_retryable(rc)) {
+        mark_superseded(b, n, skip);
+        last_err[0] = '\0';
+        int rc = write_batch(b, skip, n);
+        if (rc == 0) {
+            pop_ops(b, n);
+            continue;
+        }
+        if (sb_db_err_is_retryable(rc)) {
             mark_down("write", last_err[0] ? last_err : sb_db_errmsg(conn));
+            last_err[0] = '\0';
             drop_conn();
             break;
         }
-        if (rc != 0)
-            SB_ERR("usrloc: database rejected a write for %.*s: %s", (int)o->aor_len, o->aor,
-                   last_err[0] ? last_err : sb_db_errmsg(conn));
-        last_err[0] = '\0';
-        /* only this thread removes from the queue, so o is still its head */
-        pthread_mutex_lock(&q_mu);
-        q_head = o->next;
-        if (!q_head)
-            q_tail = &q_head;
-        atomic_fetch_sub(&q_len, 1);
-        pthread_mutex_unlock(&q_mu);
-        free(o->c);
-        free(o);
+        if (!write_each(b, skip, n))
+            break;
     }
+    free(b);
+    free(skip);
     if (conn && atomic_exchange(&down, false))
         SB_NOTICE("usrloc: database available again, backlog written");
     return atomic_load(&q_len);
