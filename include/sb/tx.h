@@ -162,8 +162,8 @@ int sb_tx_uac_request(sb_str method, sb_str ruri, sb_str from, sb_str to, sb_str
  * address family does not fit the destination it is not used. local_route may change it
  * (force_send_socket). */
 int sb_tx_uac_request_from(const struct sb_socket *sock, sb_str method, sb_str ruri, sb_str from,
-                           sb_str to, sb_str headers, sb_str body, sb_str next_hop,
-                           sb_tx_uac_cb cb, void *arg);
+                           sb_str to, sb_str headers, sb_str body, sb_str next_hop, sb_tx_uac_cb cb,
+                           void *arg);
 
 /* Cancel the pending INVITE we originated with <callid> and CSeq number <cseq> on this worker
  * (RFC 3261 §9.1: the CANCEL goes once a provisional arrived). Its callback then gets the
