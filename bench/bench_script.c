@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Script engine benchmark: nanoseconds to run a residential-style request route (about 30
- * statements, no I/O) over a parsed INVITE. Functions of modules not written yet are stand-ins
- * registered through the script's test hook. Median of several rounds. */
+ * statements, no I/O; the script and its stand-ins are tests/perf/residential.h, shared with the
+ * instruction-count check) over a parsed INVITE. Median of several rounds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +11,13 @@
 #include "sb/msg.h"
 #include "sb/script.h"
 #include "../src/core/script/action.h"
+#include "../tests/perf/residential.h"
 
 #define INVITE                                                                                     \
-    "INVITE sip:bob@example.com SIP/2.0\r\n"                                                       \
+    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"                                                \
     "Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK776asdhds;rport\r\n"                             \
     "Max-Forwards: 70\r\n"                                                                         \
-    "To: Bob <sip:bob@example.com>\r\n"                                                            \
+    "To: Bob <sip:bob@biloxi.example.com>\r\n"                                                     \
     "From: Alice <sip:alice@example.com>;tag=1928301774\r\n"                                       \
     "Call-ID: a84b4c76e66710@pc33.example.com\r\n"                                                 \
     "CSeq: 314159 INVITE\r\n"                                                                      \
@@ -24,78 +25,6 @@
     "User-Agent: bench\r\n"                                                                        \
     "Content-Type: application/sdp\r\n"                                                            \
     "Content-Length: 0\r\n\r\n"
-
-/* Stand-ins for what needs a running server (listeners, transactions); everything else is the
- * real core and sipmsgops functions. */
-static sb_res f_is_local_domain(struct sb_sctx *ctx, const struct sb_arg *a)
-{
-    (void)ctx;
-    return sb_str_eq(a[0].v.s, SB_STR("example.com")) ? sb_res_true() : sb_res_false();
-}
-
-static sb_res f_true(struct sb_sctx *ctx, const struct sb_arg *a)
-{
-    (void)ctx, (void)a;
-    return sb_res_true();
-}
-
-static const struct sb_mod_fn bench_fns[] = {
-    {.name = "is_local_domain",
-     .fn = f_is_local_domain,
-     .n_args = 1,
-     .args = {{.kind = SB_ARG_STR}},
-     .routes = SB_ROUTE_ALL},
-    {.name = "record_route", .fn = f_true, .routes = SB_ROUTE_ALL},
-    {.name = "relay", .fn = f_true, .routes = SB_ROUTE_ALL},
-    {.name = NULL},
-};
-
-static const struct sb_module bench_mod = {.name = "bench", .fns = bench_fns};
-
-static const char script[] = "loadmodule \"sipmsgops.so\"\n"
-                             "route {\n"
-                             "    if ($hdr(Max-Forwards) == NULL || $hdr(Max-Forwards) < 1) exit;\n"
-                             "    if ($si == 10.0.0.0/8 || $si == 192.168.0.0/16) setflag(1);\n"
-                             "    if (has_totag()) {\n"
-                             "        if (is_method(\"ACK\")) relay();\n"
-                             "        exit;\n"
-                             "    }\n"
-                             "    if (is_method(\"CANCEL\")) { relay(); exit; }\n"
-                             "    if (is_method(\"REGISTER\")) exit;\n"
-                             "    if ($ua =~ \"friendly-scanner|sipvicious\") drop;\n"
-                             "    if (is_local_domain(\"$fd\")) {\n"
-                             "        $var(caller) = $fU;\n"
-                             "    } else if (!is_local_domain(\"$rd\")) {\n"
-                             "        exit;\n"
-                             "    }\n"
-                             "    record_route();\n"
-                             "    switch ($rm) {\n"
-                             "    case \"INVITE\":\n"
-                             "        setflag(2);\n"
-                             "        break;\n"
-                             "    case \"MESSAGE\":\n"
-                             "        setflag(3);\n"
-                             "        break;\n"
-                             "    default:\n"
-                             "        setflag(4);\n"
-                             "    }\n"
-                             "    if ($rU =~ \"^\\+?[0-9]+$\") route(pstn, $rU);\n"
-                             "    else route(local);\n"
-                             "    if ($rc < 0) exit;\n"
-                             "    relay();\n"
-                             "    exit;\n"
-                             "}\n"
-                             "route[local] {\n"
-                             "    if ($(rU{s.len}) > 32) return(-1);\n"
-                             "    $var(n) = 0;\n"
-                             "    while ($var(n) < 3) $var(n) += 1;\n"
-                             "    if ([$var(n) & 2] && $cs > 0) return(1);\n"
-                             "    return(-2);\n"
-                             "}\n"
-                             "route[pstn] {\n"
-                             "    if ($param(1) =~ \"^00\") return(-1);\n"
-                             "    return(1);\n"
-                             "}\n";
 
 static double now_ns(void)
 {
@@ -112,11 +41,11 @@ static int cmp_double(const void *a, const void *b)
 
 int main(void)
 {
-    sb__script_extra_module = &bench_mod;
+    sb__script_extra_module = &perf_mod;
     struct sb_diag d;
     sb_diag_init(&d);
     struct sb_script *s = NULL;
-    if (sb_script_load_text("bench.cfg", script, sizeof(script) - 1, &d, &s) != 0) {
+    if (sb_script_load_text("bench.cfg", residential, sizeof(residential) - 1, &d, &s) != 0) {
         sb_diag_print(&d, stderr);
         return 1;
     }
