@@ -9,12 +9,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "../../src/modules/auth/auth_int.h"
 #include "sb/auth.h"
@@ -215,6 +217,149 @@ static void test_nonce_integrity(void **state)
     assert_int_equal(sb_auth_nonce_check(s, now, SB_DIGEST_ALG_SHA256, NULL), SB_AUTH_NONCE_OK);
     sb__auth_conf.secret = NULL;
     sb__auth_nonce_reset();
+}
+
+/* Nonces written out by hand: expiry 1700000030, generation, algorithm byte, then the first 16
+ * bytes of HMAC-SHA-256(SHA-256("s3cret"), those 13 bytes), computed outside this code base. */
+static void test_nonce_known_vectors(void **state)
+{
+    (void)state;
+    sb__auth_conf.secret = "s3cret";
+    sb__auth_nonce_reset();
+    static const char md5_gen01020304[] =
+        "000000006553f11e0102030401bd9e838eef6d90fcb8b014d0e378d68b";
+    static const char sha256_gendeadbeef[] =
+        "000000006553f11edeadbeef03ee3443588664b8f078181c54c6daf339";
+    uint32_t gen = 0;
+    assert_int_equal(sb_auth_nonce_check((sb_str){md5_gen01020304, SB_AUTH_NONCE_LEN}, 1700000000,
+                                         SB_DIGEST_ALG_MD5, &gen),
+                     SB_AUTH_NONCE_OK);
+    assert_int_equal(gen, 0x01020304);
+    assert_int_equal(sb_auth_nonce_check((sb_str){sha256_gendeadbeef, SB_AUTH_NONCE_LEN},
+                                         1700000030, SB_DIGEST_ALG_SHA256, &gen),
+                     SB_AUTH_NONCE_OK);
+    assert_int_equal(gen, 0xdeadbeef);
+    /* the same bytes under another secret are forgeries */
+    sb__auth_conf.secret = "s3creT";
+    sb__auth_nonce_reset();
+    assert_int_equal(sb_auth_nonce_check((sb_str){md5_gen01020304, SB_AUTH_NONCE_LEN}, 1700000000,
+                                         SB_DIGEST_ALG_MD5, NULL),
+                     SB_AUTH_NONCE_INVALID);
+    sb__auth_conf.secret = NULL;
+    sb__auth_nonce_reset();
+}
+
+/* <n> was sealed under the secret <secret>: the MAC recomputed here with OpenSSL's one-shot HMAC,
+ * the body with the expiry and algorithm asked for. */
+static void assert_sealed(const char *n, const char *secret, int64_t expires, uint8_t alg)
+{
+    unsigned char raw[SB_AUTH_NONCE_LEN / 2], key[32], mac[EVP_MAX_MD_SIZE];
+    for (int i = 0; i < SB_AUTH_NONCE_LEN / 2; i++) {
+        unsigned v = 0;
+        assert_int_equal(sscanf(n + 2 * i, "%2x", &v), 1);
+        raw[i] = (unsigned char)v;
+    }
+    uint64_t e = 0;
+    for (int i = 0; i < 8; i++)
+        e = e << 8 | raw[i];
+    assert_int_equal(e, (uint64_t)expires);
+    assert_int_equal(raw[12], alg);
+    unsigned kl = 0, ml = 0;
+    assert_int_equal(EVP_Digest(secret, strlen(secret), key, &kl, EVP_sha256(), NULL), 1);
+    assert_non_null(HMAC(EVP_sha256(), key, (int)kl, raw, 13, mac, &ml));
+    assert_int_equal(ml, 32);
+    assert_memory_equal(raw + 13, mac, 16);
+}
+
+/* A worker thread keeps its own HMAC and digest contexts: when the secret changes under it (reset
+ * while it waits), it must seal with the new one and no longer accept its own earlier nonce. */
+struct rekey_run {
+    pthread_barrier_t step;
+    char n1[SB_AUTH_NONCE_LEN + 1], n2[SB_AUTH_NONCE_LEN + 1], n3[SB_AUTH_NONCE_LEN + 1];
+    int new1, check1, check_old, check_new, new3;
+    char resp[SB_AUTH_HEX_MAX + 1], resp256[SB_AUTH_HEX_MAX + 1];
+};
+
+static void *rekey_worker(void *arg)
+{
+    struct rekey_run *r = arg;
+    r->new1 = sb_auth_nonce_new(1700000000, SB_DIGEST_ALG_MD5, r->n1);
+    r->check1 = sb_auth_nonce_check((sb_str){r->n1, SB_AUTH_NONCE_LEN}, 1700000000,
+                                    SB_DIGEST_ALG_MD5, NULL);
+    pthread_barrier_wait(&r->step); /* the main thread checks n1, changes the secret, makes n2 */
+    pthread_barrier_wait(&r->step);
+    r->check_old = sb_auth_nonce_check((sb_str){r->n1, SB_AUTH_NONCE_LEN}, 1700000000,
+                                       SB_DIGEST_ALG_MD5, NULL);
+    r->check_new = sb_auth_nonce_check((sb_str){r->n2, SB_AUTH_NONCE_LEN}, 1700000000,
+                                       SB_DIGEST_ALG_SHA256, NULL);
+    r->new3 = sb_auth_nonce_new(1700000000, SB_DIGEST_ALG_SHA256, r->n3);
+    /* the digest arithmetic from this thread too: RFC 2617 §3.5 and RFC 7616 §3.9.1 */
+    char ha1[SB_AUTH_HEX_MAX + 1];
+    sb_auth_ha1(SB_DIGEST_ALG_MD5, SB_STR("Mufasa"), SB_STR("testrealm@host.com"),
+                SB_STR("Circle Of Life"), ha1);
+    struct sb_auth_resp_in in = {
+        .alg = SB_DIGEST_ALG_MD5,
+        .ha1 = {ha1, 32},
+        .nonce = SB_STR("dcd98b7102dd2f0e8b11d0f600bfb0c093"),
+        .nc = SB_STR("00000001"),
+        .cnonce = SB_STR("0a4f113b"),
+        .qop = SB_STR("auth"),
+        .method = SB_STR("GET"),
+        .uri = SB_STR("/dir/index.html"),
+    };
+    sb_auth_response(&in, r->resp);
+    sb_auth_ha1(SB_DIGEST_ALG_SHA256, SB_STR("Mufasa"), SB_STR("http-auth@example.org"),
+                SB_STR("Circle of Life"), ha1);
+    in.alg = SB_DIGEST_ALG_SHA256;
+    in.ha1 = (sb_str){ha1, 64};
+    in.nonce = SB_STR("7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v");
+    in.cnonce = SB_STR("f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ");
+    sb_auth_response(&in, r->resp256);
+    return NULL;
+}
+
+static void test_nonce_rekey_threads(void **state)
+{
+    (void)state;
+    struct rekey_run r = {0};
+    assert_int_equal(pthread_barrier_init(&r.step, NULL, 2), 0);
+    sb__auth_conf.secret = "one";
+    sb__auth_nonce_reset();
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, rekey_worker, &r), 0);
+    pthread_barrier_wait(&r.step);
+    assert_int_equal(r.new1, 0);
+    assert_int_equal(r.check1, SB_AUTH_NONCE_OK);
+    assert_sealed(r.n1, "one", 1700000030, SB_DIGEST_ALG_MD5);
+    /* this thread's context, keyed with "one", sees the worker's nonce */
+    assert_int_equal(
+        sb_auth_nonce_check((sb_str){r.n1, SB_AUTH_NONCE_LEN}, 1700000000, SB_DIGEST_ALG_MD5, NULL),
+        SB_AUTH_NONCE_OK);
+    sb__auth_conf.secret = "two";
+    sb__auth_nonce_reset();
+    assert_int_equal(sb_auth_nonce_new(1700000000, SB_DIGEST_ALG_SHA256, r.n2), 0);
+    assert_sealed(r.n2, "two", 1700000030, SB_DIGEST_ALG_SHA256);
+    pthread_barrier_wait(&r.step);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_barrier_destroy(&r.step);
+
+    assert_int_equal(r.check_old, SB_AUTH_NONCE_INVALID);
+    assert_int_equal(r.check_new, SB_AUTH_NONCE_OK);
+    assert_int_equal(r.new3, 0);
+    assert_sealed(r.n3, "two", 1700000030, SB_DIGEST_ALG_SHA256);
+    assert_int_equal(sb_auth_nonce_check((sb_str){r.n3, SB_AUTH_NONCE_LEN}, 1700000000,
+                                         SB_DIGEST_ALG_SHA256, NULL),
+                     SB_AUTH_NONCE_OK);
+    assert_string_equal(r.resp, "6629fae49393a05397450978507c4ef1");
+    assert_string_equal(r.resp256,
+                        "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+
+    /* and back to a random secret: the nonces of "two" are gone, also in this thread */
+    sb__auth_conf.secret = NULL;
+    sb__auth_nonce_reset();
+    assert_int_equal(sb_auth_nonce_check((sb_str){r.n2, SB_AUTH_NONCE_LEN}, 1700000000,
+                                         SB_DIGEST_ALG_SHA256, NULL),
+                     SB_AUTH_NONCE_INVALID);
 }
 
 static uint32_t fresh(int64_t now)
@@ -685,6 +830,8 @@ int main(void)
         cmocka_unit_test_setup(test_nonce_integrity, nonce_setup),
         cmocka_unit_test_setup(test_nonce_count, nonce_setup),
         cmocka_unit_test_setup(test_nonce_table_wrap, nonce_setup),
+        cmocka_unit_test_setup(test_nonce_known_vectors, nonce_setup),
+        cmocka_unit_test_setup(test_nonce_rekey_threads, nonce_setup),
         cmocka_unit_test_setup(test_challenge_text, nonce_setup),
         cmocka_unit_test(test_bad_args),
     };

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Digest arithmetic: HA1, the -sess step and the request-digest for MD5, SHA-256 and SHA-512/256
  * (RFC 2617 §3.2.2, RFC 7616 §3.4, RFC 8760 §2). */
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -8,14 +10,64 @@
 #include "sb/auth.h"
 #include "sb/base.h"
 
+/* The hash implementations, fetched once: EVP_md5() and friends would be looked up again by every
+ * EVP_DigestInit_ex. They stay until the process ends. */
+enum { MD_MD5, MD_SHA256, MD_SHA512_256, N_MDS };
+static EVP_MD *mds[N_MDS];
+static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
+
+static void mds_fetch(void)
+{
+    static const char *const names[N_MDS] = {"MD5", "SHA256", "SHA512-256"};
+    for (int i = 0; i < N_MDS; i++)
+        mds[i] = EVP_MD_fetch(NULL, names[i], NULL);
+}
+
 static const EVP_MD *alg_md(uint8_t alg)
 {
+    pthread_once(&mds_once, mds_fetch);
     switch (sb_auth_alg_base(alg)) {
-    case SB_DIGEST_ALG_MD5: return EVP_md5();
-    case SB_DIGEST_ALG_SHA256: return EVP_sha256();
-    case SB_DIGEST_ALG_SHA512_256: return EVP_sha512_256();
+    case SB_DIGEST_ALG_MD5: return mds[MD_MD5];
+    case SB_DIGEST_ALG_SHA256: return mds[MD_SHA256];
+    case SB_DIGEST_ALG_SHA512_256: return mds[MD_SHA512_256];
     default: return NULL;
     }
+}
+
+/* The calling thread's digest context, reused by every hash; freed at thread exit. */
+static _Thread_local EVP_MD_CTX *md_ctx;
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static bool md_key_ok;
+
+/* At thread exit; a hash from a later destructor makes a new one (freed in the next round). */
+static void md_free(void *p)
+{
+    md_ctx = NULL;
+    EVP_MD_CTX_free(p);
+}
+
+static void md_key_init(void)
+{
+    md_key_ok = pthread_key_create(&md_key, md_free) == 0;
+}
+
+static EVP_MD_CTX *md_get(void)
+{
+    if (md_ctx)
+        return md_ctx;
+    pthread_once(&md_once, md_key_init);
+    if (!md_key_ok)
+        return NULL;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c)
+        return NULL;
+    if (pthread_setspecific(md_key, c) != 0) {
+        EVP_MD_CTX_free(c);
+        return NULL;
+    }
+    md_ctx = c;
+    return c;
 }
 
 uint8_t sb_auth_alg_base(uint8_t alg)
@@ -62,12 +114,12 @@ static int hash_hex(uint8_t alg, const sb_str *parts, size_t n, char out[SB_AUTH
     const EVP_MD *md = alg_md(alg);
     if (!md)
         return SB_EINVAL;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_MD_CTX *c = md_get();
     if (!c)
         return SB_ENOMEM;
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned hl = 0;
-    int ok = EVP_DigestInit_ex(c, md, NULL);
+    int ok = EVP_DigestInit_ex2(c, md, NULL);
     for (size_t i = 0; ok && i < n; i++) {
         if (i)
             ok = EVP_DigestUpdate(c, ":", 1);
@@ -76,7 +128,8 @@ static int hash_hex(uint8_t alg, const sb_str *parts, size_t n, char out[SB_AUTH
     }
     if (ok)
         ok = EVP_DigestFinal_ex(c, h, &hl);
-    EVP_MD_CTX_free(c);
+    if (!ok)
+        EVP_MD_CTX_reset(c); /* a failure leaves no half-done state for the next hash */
     if (!ok || hl * 2 > SB_AUTH_HEX_MAX)
         return SB_EINVAL;
     static const char hx[] = "0123456789abcdef";

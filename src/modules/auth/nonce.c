@@ -2,7 +2,7 @@
 /* Nonces that prove themselves: expiry, a replay-table generation and the algorithm, sealed with an
  * HMAC-SHA-256 under a per-start random secret (or one derived from modparam secret). The replay
  * table keeps, per generation slot, a sliding window of the nonce-counts seen (RFC 7616 §3.4's
- * replay protection), shared by every worker. */
+ * replay protection), shared by every worker. Each thread keeps its own keyed HMAC context. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -10,8 +10,9 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "auth_int.h"
@@ -41,11 +42,13 @@ struct slot {
 };
 
 /* Initialised on first use from the parameters; <ready> is set once key and table are complete and
- * never change until sb__auth_nonce_reset (no worker running then). */
+ * never change until sb__auth_nonce_reset (no worker running then). <key_gen> changes whenever the
+ * key does, so that the per-thread HMAC contexts know when to take the new one. */
 static struct {
     pthread_mutex_t init_lock;
     atomic_bool ready;
     bool stripes_made;
+    atomic_uint key_gen;
     unsigned char key[KEY_LEN];
     struct slot *slots; /* NULL when the nonce check is disabled */
     uint32_t n_slots;
@@ -92,10 +95,41 @@ static int ensure(void)
     if (RAND_bytes((unsigned char *)&start, sizeof(start)) != 1)
         start = (uint32_t)time(NULL);
     atomic_store(&T.next_gen, start);
+    atomic_fetch_add(&T.key_gen, 1);
     atomic_store_explicit(&T.ready, true, memory_order_release);
 out:
     pthread_mutex_unlock(&T.init_lock);
     return rc;
+}
+
+/* The calling thread's HMAC context, keyed with T.key as of T.key_gen == mac_gen. Freed at thread
+ * exit; the main thread's lives until the process ends. */
+static _Thread_local EVP_MAC_CTX *mac_ctx;
+static _Thread_local unsigned mac_gen;
+static pthread_key_t mac_key;
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+static bool mac_key_ok;
+
+/* At thread exit; a seal from a later destructor makes a new one, freed in the next round. */
+static void mac_free(void *p)
+{
+    mac_ctx = NULL;
+    EVP_MAC_CTX_free(p);
+}
+
+static void mac_key_init(void)
+{
+    mac_key_ok = pthread_key_create(&mac_key, mac_free) == 0;
+}
+
+/* Drop the calling thread's context, and the copy of the key it holds. */
+static void mac_drop(void)
+{
+    if (!mac_ctx)
+        return;
+    pthread_setspecific(mac_key, NULL);
+    EVP_MAC_CTX_free(mac_ctx);
+    mac_ctx = NULL;
 }
 
 void sb__auth_nonce_reset(void)
@@ -105,8 +139,47 @@ void sb__auth_nonce_reset(void)
     T.slots = NULL;
     T.n_slots = 0;
     OPENSSL_cleanse(T.key, sizeof(T.key));
+    atomic_fetch_add(&T.key_gen, 1);
     atomic_store(&T.ready, false);
     pthread_mutex_unlock(&T.init_lock);
+    mac_drop();
+}
+
+/* The calling thread's HMAC-SHA-256 context keyed with the current secret; NULL when out of memory.
+ * After ensure(). */
+static EVP_MAC_CTX *mac_get(void)
+{
+    unsigned gen = atomic_load_explicit(&T.key_gen, memory_order_relaxed);
+    if (mac_ctx && mac_gen == gen)
+        return mac_ctx;
+    if (!mac_ctx) {
+        pthread_once(&mac_once, mac_key_init);
+        if (!mac_key_ok)
+            return NULL;
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (!mac)
+            return NULL;
+        EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
+        EVP_MAC_free(mac); /* the context holds its own reference */
+        if (!c)
+            return NULL;
+        if (pthread_setspecific(mac_key, c) != 0) {
+            EVP_MAC_CTX_free(c);
+            return NULL;
+        }
+        mac_ctx = c;
+    }
+    char md[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, md, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!EVP_MAC_init(mac_ctx, T.key, KEY_LEN, params)) {
+        mac_drop();
+        return NULL;
+    }
+    mac_gen = gen;
+    return mac_ctx;
 }
 
 static void put_be(unsigned char *p, uint64_t v, int n)
@@ -123,12 +196,23 @@ static uint64_t get_be(const unsigned char *p, int n)
     return v;
 }
 
-static void seal(const unsigned char body[BODY_LEN], unsigned char mac[MAC_LEN])
+/* The MAC of <body> under the current secret. Returns 0, SB_ENOMEM or SB_EINVAL (OpenSSL failed).
+ * After ensure(). */
+static int seal(const unsigned char body[BODY_LEN], unsigned char mac[MAC_LEN])
 {
+    EVP_MAC_CTX *c = mac_get();
+    if (!c)
+        return SB_ENOMEM;
     unsigned char full[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    HMAC(EVP_sha256(), T.key, KEY_LEN, body, BODY_LEN, full, &len);
+    size_t len = 0;
+    /* without a key, init starts over with the one the context already holds */
+    if (!EVP_MAC_init(c, NULL, 0, NULL) || !EVP_MAC_update(c, body, BODY_LEN) ||
+        !EVP_MAC_final(c, full, &len, sizeof(full)) || len < MAC_LEN) {
+        mac_drop();
+        return SB_EINVAL;
+    }
     memcpy(mac, full, MAC_LEN);
+    return 0;
 }
 
 static uint8_t norm_alg(uint8_t alg)
@@ -156,7 +240,9 @@ int sb_auth_nonce_new(int64_t now, uint8_t alg, char out[SB_AUTH_NONCE_LEN + 1])
     put_be(raw, (uint64_t)(now + sb__auth_conf.nonce_expire), 8);
     put_be(raw + 8, gen, 4);
     raw[12] = norm_alg(alg);
-    seal(raw, raw + BODY_LEN);
+    rc = seal(raw, raw + BODY_LEN);
+    if (rc < 0)
+        return rc;
     static const char hx[] = "0123456789abcdef";
     for (int i = 0; i < RAW_LEN; i++) {
         out[2 * i] = hx[raw[i] >> 4];
@@ -179,7 +265,8 @@ int sb_auth_nonce_check(sb_str nonce, int64_t now, uint8_t alg, uint32_t *gen)
         raw[i] = (unsigned char)(hi << 4 | lo);
     }
     unsigned char mac[MAC_LEN];
-    seal(raw, mac);
+    if (seal(raw, mac) < 0)
+        return SB_AUTH_NONCE_INVALID;
     if (CRYPTO_memcmp(mac, raw + BODY_LEN, MAC_LEN) != 0)
         return SB_AUTH_NONCE_INVALID;
     /* RFC7616-3.4: the nonce was issued for one algorithm; credentials of another do not fit */
