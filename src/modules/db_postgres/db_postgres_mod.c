@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* db_postgres: the PostgreSQL driver of the database layer (URLs
  * postgres://user:pass@host:port/db). One libpq connection per handle; a lost connection is
- * reported as SB_EAGAIN and reset on the next statement. */
+ * reported as SB_EAGAIN and reset on the next statement. Statements with parameters are prepared
+ * on the server once per connection and kept by their SQL text, so the server parses and plans
+ * the core's few recurring statements once instead of on every call. */
+#include <inttypes.h>
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +14,33 @@
 #include "sb/db.h"
 #include "sb/log.h"
 #include "sb/mod.h"
+
+static struct {
+    int stmt_cache; /* prepared statements kept per connection (0: none) */
+} conf = {.stmt_cache = 32};
+
+#define STMT_CACHE_MAX 1024
+#define STMT_NAME_LEN  sizeof("sb_s18446744073709551615")
+
+/* A statement prepared on the server under <name>. <is_stale>: it still exists there but cannot
+ * serve its text any more (the schema changed its result type) and is prepared again at its next
+ * use outside a failed transaction. */
+struct pstmt {
+    char *sql;
+    size_t len;
+    uint64_t hash;
+    uint64_t used; /* LRU clock */
+    bool is_stale;
+    char name[STMT_NAME_LEN]; /* "sb_s<N>", N counting the connection's prepares */
+};
+
+struct pconn {
+    PGconn *c;
+    struct pstmt *cache;
+    unsigned n, cap;
+    uint64_t clock;
+    uint64_t n_named; /* statement names handed out on this connection */
+};
 
 /* type OIDs of the built-in types we map (pg_type.dat) */
 enum {
@@ -71,13 +102,105 @@ static int drv_open(const char *url, void **conn, char *err, size_t errlen)
         PQfinish(c);
         return rc;
     }
-    *conn = c;
+    struct pconn *pc = calloc(1, sizeof *pc);
+    if (!pc) {
+        snprintf(err, errlen, "postgres: out of memory");
+        PQfinish(c);
+        return SB_ENOMEM;
+    }
+    unsigned cap = conf.stmt_cache < 0 ? 0 : (unsigned)conf.stmt_cache;
+    if (cap > STMT_CACHE_MAX)
+        cap = STMT_CACHE_MAX;
+    /* without memory for the cache the connection still works, unprepared */
+    pc->cache = cap ? calloc(cap, sizeof *pc->cache) : NULL;
+    pc->cap = pc->cache ? cap : 0;
+    pc->c = c;
+    *conn = pc;
     return 0;
+}
+
+/* Forget every kept statement without telling the server: for a session that is gone or ending,
+ * which takes its prepared statements with it. */
+static void cache_clear(struct pconn *pc)
+{
+    for (unsigned i = 0; i < pc->n; i++)
+        free(pc->cache[i].sql);
+    pc->n = 0;
 }
 
 static void drv_close(void *conn)
 {
-    PQfinish(conn);
+    struct pconn *pc = conn;
+    if (!pc)
+        return;
+    cache_clear(pc);
+    free(pc->cache);
+    PQfinish(pc->c);
+    free(pc);
+}
+
+/* Multiply and xor-shift over 8-byte words: the keys are SQL texts of a few hundred bytes,
+ * compared in full on a match, so a cheap hash that separates them is enough. */
+static uint64_t sql_hash(const char *p, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p + i, len - i);
+    h = (h ^ w) * 0x100000001b3ull;
+    return h ^ (h >> 32);
+}
+
+static struct pstmt *cache_find(struct pconn *pc, const char *sql, size_t len, uint64_t hash)
+{
+    for (unsigned i = 0; i < pc->n; i++) {
+        struct pstmt *e = &pc->cache[i];
+        if (e->hash == hash && e->len == len && memcmp(e->sql, sql, len) == 0) {
+            e->used = ++pc->clock;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Remove <e> from the cache; <deallocate>: the server still has it, release it there too. Not in
+ * a failed transaction, which refuses DEALLOCATE like any other command. */
+static void cache_drop(struct pconn *pc, struct pstmt *e, bool deallocate)
+{
+    if (deallocate) {
+        char cmd[sizeof "DEALLOCATE " + STMT_NAME_LEN];
+        snprintf(cmd, sizeof cmd, "DEALLOCATE %s", e->name);
+        PGresult *r = PQexec(pc->c, cmd);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            SB_DEBUG("db_postgres: %s: %s", cmd, PQerrorMessage(pc->c));
+        PQclear(r);
+    }
+    free(e->sql);
+    *e = pc->cache[--pc->n];
+}
+
+/* Keep the statement just prepared as <name>, evicting the least recently used one when full.
+ * <sql> is the caller's copy, owned by the cache from here. Returns the new entry. */
+static struct pstmt *cache_put(struct pconn *pc, char *sql, size_t len, uint64_t hash,
+                               const char *name)
+{
+    if (pc->n == pc->cap) {
+        struct pstmt *lru = &pc->cache[0];
+        for (unsigned i = 1; i < pc->n; i++)
+            if (pc->cache[i].used < lru->used)
+                lru = &pc->cache[i];
+        cache_drop(pc, lru, true);
+    }
+    struct pstmt *e = &pc->cache[pc->n++];
+    *e = (struct pstmt){.sql = sql, .len = len, .hash = hash, .used = ++pc->clock};
+    snprintf(e->name, sizeof e->name, "%s", name);
+    return e;
 }
 
 /* SQLSTATE classes that a retry can cure: connection exceptions, operator intervention (server
@@ -189,33 +312,10 @@ static int params_text(const struct sb_db_val *params, unsigned n, const char **
     return 0;
 }
 
-static int drv_exec(void *conn, const char *sql, const struct sb_db_val *params, unsigned n_params,
-                    struct sb_db_res *res, char *err, size_t errlen)
+/* The outcome of <r> (NULL when libpq could not even build a result), with its rows and count in
+ * <res> when not NULL. Clears <r>. */
+static int finish(PGconn *c, PGresult *r, struct sb_db_res *res, char *err, size_t errlen)
 {
-    PGconn *c = conn;
-    if (PQstatus(c) != CONNECTION_OK) {
-        PQreset(c);
-        if (PQstatus(c) != CONNECTION_OK || setup(c, err, errlen) != 0) {
-            snprintf(err, errlen, "postgres: connection lost: %s", PQerrorMessage(c));
-            trim_nl(err);
-            return SB_EAGAIN;
-        }
-    }
-    PGresult *r;
-    if (!res) {
-        r = PQexec(c, sql);
-    } else {
-        const char *vals[n_params ? n_params : 1];
-        int lens[n_params ? n_params : 1], fmts[n_params ? n_params : 1];
-        char *mem = NULL;
-        int rc = params_text(params, n_params, vals, lens, fmts, &mem);
-        if (rc != 0) {
-            snprintf(err, errlen, "postgres: cannot convert parameters");
-            return rc;
-        }
-        r = PQexecParams(c, sql, (int)n_params, NULL, vals, lens, fmts, 0);
-        free(mem);
-    }
     if (!r) {
         snprintf(err, errlen, "postgres: %s", PQerrorMessage(c));
         trim_nl(err);
@@ -246,6 +346,120 @@ static int drv_exec(void *conn, const char *sql, const struct sb_db_val *params,
     return rc;
 }
 
+enum stale { S_LIVE, S_GONE, S_REPLAN };
+
+/* Whether a kept statement failed only for being kept, so that preparing it again cures it:
+ * S_GONE, the session no longer has it (DEALLOCATE ALL or DISCARD ALL run on this connection, a
+ * pooler that switched server sessions); S_REPLAN, a schema change altered the columns it returns,
+ * which the server refuses for a prepared statement (it still exists). */
+static enum stale stale_kind(const PGresult *r)
+{
+    if (PQresultStatus(r) != PGRES_FATAL_ERROR)
+        return S_LIVE;
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (!st)
+        return S_LIVE;
+    if (strcmp(st, "26000") == 0)
+        return S_GONE;
+    if (strcmp(st, "0A000") != 0)
+        return S_LIVE;
+    /* feature_not_supported has other causes; the source function is not translated */
+    const char *fn = PQresultErrorField(r, PG_DIAG_SOURCE_FUNCTION);
+    const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    return (fn && strcmp(fn, "RevalidateCachedQuery") == 0) ||
+                   (msg && strstr(msg, "cached plan must not change result type"))
+               ? S_REPLAN
+               : S_LIVE;
+}
+
+/* Run <sql> (with parameters) as a statement prepared on this connection: found by its text, or
+ * prepared now under a new name and kept. A kept statement that failed only for being kept is
+ * prepared again and run once more, unless the failure ended a transaction block: then the
+ * caller gets SB_EAGAIN, rolls back and runs it again. */
+static int exec_cached(struct pconn *pc, const char *sql, unsigned n, const char *const *vals,
+                       const int *lens, const int *fmts, struct sb_db_res *res, char *err,
+                       size_t errlen)
+{
+    PGconn *c = pc->c;
+    size_t len = strlen(sql);
+    uint64_t hash = sql_hash(sql, len);
+    for (int attempt = 0;; attempt++) {
+        struct pstmt *e = cache_find(pc, sql, len, hash);
+        if (e && e->is_stale && PQtransactionStatus(c) != PQTRANS_INERROR) {
+            cache_drop(pc, e, true);
+            e = NULL;
+        }
+        if (!e) {
+            char *copy = malloc(len + 1);
+            if (!copy) /* not kept: run unprepared, as without a cache */
+                return finish(c, PQexecParams(c, sql, (int)n, NULL, vals, lens, fmts, 0), res, err,
+                              errlen);
+            memcpy(copy, sql, len + 1);
+            char name[STMT_NAME_LEN];
+            snprintf(name, sizeof name, "sb_s%" PRIu64, ++pc->n_named);
+            int rc = finish(c, PQprepare(c, name, sql, (int)n, NULL), NULL, err, errlen);
+            if (rc != 0) {
+                free(copy);
+                return rc;
+            }
+            e = cache_put(pc, copy, len, hash, name);
+        }
+        PGresult *r = PQexecPrepared(c, e->name, (int)n, vals, lens, fmts, 0);
+        enum stale why = r && attempt == 0 ? stale_kind(r) : S_LIVE;
+        if (why == S_LIVE)
+            return finish(c, r, res, err, errlen);
+        bool tx_failed = PQtransactionStatus(c) == PQTRANS_INERROR;
+        if (why == S_GONE || !tx_failed)
+            cache_drop(pc, e, why == S_REPLAN);
+        else
+            e->is_stale = true; /* DEALLOCATE has to wait for the end of the transaction */
+        if (!tx_failed) {
+            PQclear(r);
+            continue;
+        }
+        snprintf(err, errlen, "postgres: %s", PQresultErrorMessage(r));
+        trim_nl(err);
+        PQclear(r);
+        return SB_EAGAIN;
+    }
+}
+
+static int drv_exec(void *conn, const char *sql, const struct sb_db_val *params, unsigned n_params,
+                    struct sb_db_res *res, char *err, size_t errlen)
+{
+    struct pconn *pc = conn;
+    PGconn *c = pc->c;
+    if (PQstatus(c) != CONNECTION_OK) {
+        /* the new session starts without the old one's prepared statements */
+        cache_clear(pc);
+        PQreset(c);
+        if (PQstatus(c) != CONNECTION_OK || setup(c, err, errlen) != 0) {
+            snprintf(err, errlen, "postgres: connection lost: %s", PQerrorMessage(c));
+            trim_nl(err);
+            return SB_EAGAIN;
+        }
+    }
+    if (!res)
+        return finish(c, PQexec(c, sql), NULL, err, errlen);
+    const char *vals[n_params ? n_params : 1];
+    int lens[n_params ? n_params : 1], fmts[n_params ? n_params : 1];
+    char *mem = NULL;
+    int rc = params_text(params, n_params, vals, lens, fmts, &mem);
+    if (rc != 0) {
+        snprintf(err, errlen, "postgres: cannot convert parameters");
+        return rc;
+    }
+    /* a statement without parameters is mostly a one-off (a full table load, a literal raw
+     * statement): not worth a place in the cache */
+    if (n_params && pc->cap)
+        rc = exec_cached(pc, sql, n_params, vals, lens, fmts, res, err, errlen);
+    else
+        rc = finish(c, PQexecParams(c, sql, (int)n_params, NULL, vals, lens, fmts, 0), res, err,
+                    errlen);
+    free(mem);
+    return rc;
+}
+
 static const char *const schemes[] = {"postgres", "postgresql", NULL};
 
 static const struct sb_db_driver driver = {
@@ -272,9 +486,16 @@ static void mod_destroy(void)
     sb_db_driver_unregister(&driver);
 }
 
+static const struct sb_mod_param params[] = {
+    {"stmt_cache_size", SB_MP_INT, .offset = offsetof(__typeof__(conf), stmt_cache)},
+    {0},
+};
+
 const struct sb_module sb_module_db_postgres = {
     .name = "db_postgres",
     .summary = "PostgreSQL driver for the database layer (postgres://user:pass@host:port/db)",
+    .conf = &conf,
+    .params = params,
     .init = mod_init,
     .destroy = mod_destroy,
 };
