@@ -17,6 +17,9 @@ struct sb_buf {
 struct sb_buf *sb_buf_new(size_t cap);
 struct sb_buf *sb_buf_ref(struct sb_buf *b);
 void sb_buf_unref(struct sb_buf *b);
+/* Free the buffers the calling thread keeps for reuse (released buffers of up to 8 KB are kept
+ * per thread, bounded; a thread's are freed when it exits). For leak checks and tests. */
+void sb_buf_cache_drain(void);
 
 /* A writer into caller memory. The first failure sticks: later puts do nothing and <err> keeps
  * SB_ENOSPC, so a builder checks once at the end. */

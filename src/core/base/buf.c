@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Refcounted buffers and the sticky-error writer. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +9,155 @@
 #include "sb/base.h"
 #include "sb/buf.h"
 
+/* ---- per-thread cache --------------------------------------------------------------------------
+ * Every received datagram and every built message takes a buffer, usually between 300 bytes and
+ * 2 KB: just over what glibc keeps in its per-thread cache (1 KB), so each one went through the
+ * locked arena and chunk consolidation. Buffers up to BUF_CLASSES * BUF_STEP bytes (header
+ * included) are allocated in steps of BUF_STEP, and a released one goes on a list of its size in
+ * the releasing thread, bounded per size and in total; the next buffer of that size reuses it. */
+#define BUF_STEP        256
+#define BUF_CLASSES     32 /* up to 8 KB */
+#define BUF_PER_CLASS   32
+#define BUF_CACHE_BYTES (256 * 1024)
+
+struct buf_cache {
+    struct sb_buf *head[BUF_CLASSES + 1]; /* by size / BUF_STEP */
+    uint16_t n[BUF_CLASSES + 1];
+    size_t bytes;
+    struct buf_cache *prev, *next; /* every thread's cache, on bc_all */
+};
+
+/* Every live cache, so that what they hold stays reachable from a global (leak checkers do not
+ * see the thread-specific values of the main thread). Touched only when a thread makes or drops
+ * its cache. */
+static struct buf_cache *bc_all;
+static pthread_mutex_t bc_all_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The calling thread's cache, made on its first release; it is also the thread-specific value of
+ * bc_key, whose destructor empties it at thread exit. */
+static _Thread_local struct buf_cache *bc;
+static _Thread_local bool bc_dead; /* the thread is exiting: no caching any more */
+static pthread_key_t bc_key;
+static pthread_once_t bc_once = PTHREAD_ONCE_INIT;
+static bool bc_key_ok;
+
+/* The link of a cached buffer lives in its data, which is free then: at the first pointer-aligned
+ * place, where a leak checker's scan finds it too. */
+static inline struct sb_buf **bc_slot(struct sb_buf *b)
+{
+    uintptr_t a = ((uintptr_t)b->data + _Alignof(void *) - 1) & ~(uintptr_t)(_Alignof(void *) - 1);
+    return (struct sb_buf **)a;
+}
+
+static inline struct sb_buf *bc_next(struct sb_buf *b)
+{
+    return *bc_slot(b);
+}
+
+static inline void bc_link(struct sb_buf *b, struct sb_buf *next)
+{
+    *bc_slot(b) = next;
+}
+
+static void bc_drain(struct buf_cache *c)
+{
+    for (unsigned k = 0; k <= BUF_CLASSES; k++) {
+        struct sb_buf *b = c->head[k];
+        while (b) {
+            struct sb_buf *next = bc_next(b);
+            free(b);
+            b = next;
+        }
+        c->head[k] = NULL;
+        c->n[k] = 0;
+    }
+    c->bytes = 0;
+}
+
+/* At thread exit: release the cache; a buffer released later (another destructor) is freed. */
+static void bc_exit(void *p)
+{
+    struct buf_cache *c = p;
+    pthread_mutex_lock(&bc_all_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        bc_all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&bc_all_lock);
+    bc_drain(c);
+    free(c);
+    bc = NULL;
+    bc_dead = true;
+}
+
+static void bc_key_init(void)
+{
+    bc_key_ok = pthread_key_create(&bc_key, bc_exit) == 0;
+}
+
+static struct buf_cache *bc_make(void)
+{
+    pthread_once(&bc_once, bc_key_init);
+    if (!bc_key_ok)
+        return NULL;
+    struct buf_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    if (pthread_setspecific(bc_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_lock(&bc_all_lock);
+    c->next = bc_all;
+    if (bc_all)
+        bc_all->prev = c;
+    bc_all = c;
+    pthread_mutex_unlock(&bc_all_lock);
+    bc = c;
+    return c;
+}
+
+void sb_buf_cache_drain(void)
+{
+    if (bc)
+        bc_drain(bc);
+}
+
+/* Bytes allocated for a buffer of <cap> data bytes, and its size class (0: not cached). */
+static inline size_t buf_size(size_t cap, unsigned *cls)
+{
+    size_t n = sizeof(struct sb_buf) + cap + 1;
+    if (n > (size_t)BUF_CLASSES * BUF_STEP) {
+        *cls = 0;
+        return n;
+    }
+    *cls = (unsigned)((n + BUF_STEP - 1) / BUF_STEP);
+    return (size_t)*cls * BUF_STEP;
+}
+
 struct sb_buf *sb_buf_new(size_t cap)
 {
-    if (cap > UINT32_MAX)
+    if (cap > UINT32_MAX - sizeof(struct sb_buf) - 1)
         return NULL;
-    struct sb_buf *b = malloc(sizeof(*b) + cap + 1);
-    if (!b)
-        return NULL;
+    unsigned cls;
+    size_t size = buf_size(cap, &cls);
+    struct buf_cache *c = bc;
+    struct sb_buf *b = cls && c ? c->head[cls] : NULL;
+    if (b) {
+        c->head[cls] = bc_next(b);
+        c->n[cls]--;
+        c->bytes -= size;
+    } else {
+        b = malloc(size);
+        if (!b)
+            return NULL;
+    }
     b->refs = 1;
     b->len = 0;
-    b->cap = (uint32_t)cap;
+    /* the whole allocation is usable; a released buffer's cap names its size class again */
+    b->cap = (uint32_t)(size - sizeof(*b) - 1);
     return b;
 }
 
@@ -27,10 +167,27 @@ struct sb_buf *sb_buf_ref(struct sb_buf *b)
     return b;
 }
 
+static void buf_release(struct sb_buf *b)
+{
+    unsigned cls;
+    size_t size = buf_size(b->cap, &cls);
+    struct buf_cache *c = bc;
+    if (cls && !c && !bc_dead)
+        c = bc_make();
+    if (c && cls && c->n[cls] < BUF_PER_CLASS && c->bytes + size <= BUF_CACHE_BYTES) {
+        bc_link(b, c->head[cls]);
+        c->head[cls] = b;
+        c->n[cls]++;
+        c->bytes += size;
+        return;
+    }
+    free(b);
+}
+
 void sb_buf_unref(struct sb_buf *b)
 {
     if (b && --b->refs == 0)
-        free(b);
+        buf_release(b);
 }
 
 void sb_wbuf_put(struct sb_wbuf *w, const void *p, size_t n)

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests of the refcounted buffers and their per-thread reuse: a released buffer comes back for
+ * the next one of its size, in the releasing thread only, within the bounds; big ones are not kept;
+ * a thread's kept buffers go with it (the leak checker of the sanitizer build watches that). */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sb/buf.h"
+
+static int setup(void **state)
+{
+    (void)state;
+    sb_buf_cache_drain();
+    return 0;
+}
+
+static void test_new_fields(void **state)
+{
+    (void)state;
+    struct sb_buf *b = sb_buf_new(1000);
+    assert_non_null(b);
+    assert_int_equal(b->refs, 1);
+    assert_int_equal(b->len, 0);
+    assert_true(b->cap >= 1000);
+    /* the whole capacity and the NUL after it are writable */
+    memset(b->data, 'x', b->cap);
+    b->data[b->cap] = '\0';
+    sb_buf_unref(b);
+    sb_buf_unref(NULL);
+}
+
+static void test_reuse_same_size(void **state)
+{
+    (void)state;
+    struct sb_buf *a = sb_buf_new(900);
+    char *seen = (char *)a;
+    sb_buf_unref(a);
+    /* a little smaller or larger, still the same size class: the same memory, reset */
+    struct sb_buf *b = sb_buf_new(880);
+    assert_ptr_equal((char *)b, seen);
+    assert_int_equal(b->refs, 1);
+    assert_int_equal(b->len, 0);
+    assert_true(b->cap >= 900);
+    /* another size class does not take it */
+    struct sb_buf *c = sb_buf_new(3000);
+    assert_ptr_not_equal((char *)c, seen);
+    sb_buf_unref(b);
+    sb_buf_unref(c);
+}
+
+static void test_refs_hold(void **state)
+{
+    (void)state;
+    struct sb_buf *a = sb_buf_new(500);
+    sb_buf_ref(a);
+    sb_buf_unref(a); /* one holder left: not released */
+    struct sb_buf *b = sb_buf_new(500);
+    assert_ptr_not_equal(a, b);
+    memset(a->data, 'a', 500); /* still valid */
+    sb_buf_unref(a);
+    sb_buf_unref(b);
+}
+
+static void test_big_not_kept(void **state)
+{
+    (void)state;
+    struct sb_buf *a = sb_buf_new(60000);
+    assert_non_null(a);
+    assert_int_equal(a->cap, 60000);
+    memset(a->data, 'z', 60000);
+    sb_buf_unref(a); /* freed at once; ASan would report a later use */
+    struct sb_buf *b = sb_buf_new(60000);
+    assert_non_null(b);
+    sb_buf_unref(b);
+}
+
+/* Releasing more of one size than a thread keeps: the extra ones are freed, every buffer handed
+ * out afterwards is distinct and whole. */
+static void test_bounded(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    struct sb_buf *v[N];
+    for (int i = 0; i < N; i++) {
+        v[i] = sb_buf_new(1200);
+        assert_non_null(v[i]);
+        memset(v[i]->data, i, 1200);
+    }
+    for (int i = 0; i < N; i++)
+        sb_buf_unref(v[i]);
+    for (int i = 0; i < N; i++) {
+        v[i] = sb_buf_new(1200);
+        assert_non_null(v[i]);
+        memset(v[i]->data, 0xee, 1200);
+        for (int k = 0; k < i; k++)
+            assert_ptr_not_equal(v[i], v[k]);
+    }
+    for (int i = 0; i < N; i++)
+        sb_buf_unref(v[i]);
+    sb_buf_cache_drain();
+}
+
+struct handoff {
+    struct sb_buf *in;  /* made by the main thread, released by the worker */
+    struct sb_buf *out; /* the worker's next buffer of that size */
+    char *released;
+};
+
+static void *worker(void *arg)
+{
+    struct handoff *h = arg;
+    h->released = (char *)h->in;
+    sb_buf_unref(h->in);
+    h->out = sb_buf_new(700);
+    /* keep a few more in this thread's cache: they must go when it exits */
+    for (int i = 0; i < 5; i++)
+        sb_buf_unref(sb_buf_new(100 + 300 * (size_t)i));
+    return NULL;
+}
+
+static void test_cross_thread(void **state)
+{
+    (void)state;
+    sb_buf_cache_drain();
+    struct handoff h = {.in = sb_buf_new(700)};
+    assert_non_null(h.in);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, worker, &h), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    /* the worker reused what it released; this thread had nothing kept of that size */
+    assert_ptr_equal((char *)h.out, h.released);
+    struct sb_buf *mine = sb_buf_new(700);
+    assert_ptr_not_equal((char *)mine, h.released);
+    sb_buf_unref(h.out);
+    sb_buf_unref(mine);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_new_fields, setup),
+        cmocka_unit_test_setup(test_reuse_same_size, setup),
+        cmocka_unit_test_setup(test_refs_hold, setup),
+        cmocka_unit_test_setup(test_big_not_kept, setup),
+        cmocka_unit_test_setup(test_bounded, setup),
+        cmocka_unit_test_setup(test_cross_thread, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
