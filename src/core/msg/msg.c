@@ -84,6 +84,11 @@ static inline size_t trim_cr(const char *b, size_t i, size_t lf)
 
 static bool is_sip_version(const char *p, size_t len, bool *is_20)
 {
+    /* the form of nearly every message, in one compare */
+    if (len == 7 && memcmp(p, "SIP/2.0", 7) == 0) {
+        *is_20 = true;
+        return true;
+    }
     /* RFC3261-7.1: SIP-Version is case-insensitive: "SIP" "/" 1*DIGIT "." 1*DIGIT */
     if (len < 4 || sb_lower((unsigned char)p[0]) != 's' || sb_lower((unsigned char)p[1]) != 'i' ||
         sb_lower((unsigned char)p[2]) != 'p' || p[3] != '/')
