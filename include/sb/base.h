@@ -96,4 +96,8 @@ int sb_str_to_u32(sb_str s, uint32_t *out);
 /* Length of a decimal rendering of <v> written to <out> (needs 20 bytes). */
 size_t sb_u64_to_dec(uint64_t v, char *out);
 
+/* A 64-bit hash of <len> bytes, eight at a time (multiply and xor-shift): for keys compared in
+ * full on a match, such as SQL texts. Not for hostile input where collisions cost. */
+uint64_t sb_hash_bytes(const void *p, size_t len);
+
 #endif

@@ -120,6 +120,24 @@ int sb_str_to_u32(sb_str s, uint32_t *out)
     return rc;
 }
 
+uint64_t sb_hash_bytes(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    if (len > i)
+        memcpy(&w, b + i, len - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
 size_t sb_u64_to_dec(uint64_t v, char *out)
 {
     char tmp[20];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb/base.h"
 #include "sb/db.h"
 #include "sb/log.h"
 #include "sb/mod.h"
@@ -137,24 +138,6 @@ static void drv_close(void *conn)
     free(pc->cache);
     PQfinish(pc->c);
     free(pc);
-}
-
-/* Multiply and xor-shift over 8-byte words: the keys are SQL texts of a few hundred bytes,
- * compared in full on a match, so a cheap hash that separates them is enough. */
-static uint64_t sql_hash(const char *p, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ull ^ len;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p + i, len - i);
-    h = (h ^ w) * 0x100000001b3ull;
-    return h ^ (h >> 32);
 }
 
 static struct pstmt *cache_find(struct pconn *pc, const char *sql, size_t len, uint64_t hash)
@@ -382,7 +365,7 @@ static int exec_cached(struct pconn *pc, const char *sql, unsigned n, const char
 {
     PGconn *c = pc->c;
     size_t len = strlen(sql);
-    uint64_t hash = sql_hash(sql, len);
+    uint64_t hash = sb_hash_bytes(sql, len);
     for (int attempt = 0;; attempt++) {
         struct pstmt *e = cache_find(pc, sql, len, hash);
         if (e && e->is_stale && PQtransactionStatus(c) != PQTRANS_INERROR) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sb/base.h"
 #include "sb/db.h"
 #include "sb/log.h"
 #include "sb/mod.h"
@@ -132,24 +133,6 @@ static void drv_close(void *conn)
     free(sc->cache);
     sqlite3_close_v2(sc->h);
     free(sc);
-}
-
-/* The keys are SQL texts of a few hundred bytes, compared in full on a hash match: eight bytes
- * per multiply-xorshift round is plenty. */
-static uint64_t sql_hash(const char *p, size_t len)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p + i, len - i);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    return h ^ (h >> 29);
 }
 
 static struct cstmt *cache_find(struct sconn *sc, const char *sql, size_t len, uint64_t hash)
@@ -378,7 +361,7 @@ static int drv_exec(void *conn, const char *sql, const struct sb_db_val *params,
     struct sconn *sc = conn;
     sqlite3 *h = sc->h;
     size_t len = strlen(sql);
-    uint64_t hash = sql_hash(sql, len);
+    uint64_t hash = sb_hash_bytes(sql, len);
     struct cstmt *e = cache_find(sc, sql, len, hash);
     sqlite3_stmt *s = e ? e->s : NULL;
     if (!e) {

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Unit tests of the refcounted buffers and their per-thread reuse: a released buffer comes back for
- * the next one of its size, in the releasing thread only, within the bounds; big ones are not kept;
- * a thread's kept buffers go with it (the leak checker of the sanitizer build watches that). */
+/* Unit tests of base helpers. The refcounted buffers and their per-thread reuse: a released buffer
+ * comes back for the next one of its size, in the releasing thread only, within the bounds; big
+ * ones are not kept; a thread's kept buffers go with it (the leak checker of the sanitizer build
+ * watches that). The byte hash: a function of the bytes, which every byte and the length change. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "sb/base.h"
 #include "sb/buf.h"
 
 static int setup(void **state)
@@ -140,6 +143,39 @@ static void test_cross_thread(void **state)
     sb_buf_unref(mine);
 }
 
+static void test_hash_bytes(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    /* exact-size heap copies: a read past the end is an ASan error */
+    char *a = malloc(N), *b = malloc(N);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < N; i++)
+        a[i] = (char)('a' + i % 26);
+    uint64_t h[N + 1];
+    for (int len = 0; len <= N; len++) {
+        char *x = malloc(len ? (size_t)len : 1);
+        assert_non_null(x);
+        memcpy(x, a, (size_t)len);
+        h[len] = sb_hash_bytes(x, (size_t)len);
+        assert_true(h[len] == sb_hash_bytes(a, (size_t)len)); /* the bytes, not their address */
+        free(x);
+        for (int k = 0; k < len; k++) /* every prefix length gives another hash */
+            assert_true(h[k] != h[len]);
+    }
+    /* one flipped bit anywhere, in the tail or in a whole word, changes it */
+    memcpy(b, a, N);
+    for (int i = 0; i < N; i++) {
+        b[i] ^= 1;
+        assert_true(sb_hash_bytes(b, N) != h[N]);
+        b[i] ^= 1;
+    }
+    assert_true(sb_hash_bytes(b, N) == h[N]);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +185,7 @@ int main(void)
         cmocka_unit_test_setup(test_big_not_kept, setup),
         cmocka_unit_test_setup(test_bounded, setup),
         cmocka_unit_test_setup(test_cross_thread, setup),
+        cmocka_unit_test(test_hash_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
