@@ -27,9 +27,9 @@ struct buf_cache {
     struct buf_cache *prev, *next; /* every thread's cache, on bc_all */
 };
 
-/* Every live cache, so that what they hold stays reachable from a global (leak checkers do not
- * see the thread-specific values of the main thread). Touched only when a thread makes or drops
- * its cache. */
+/* Every live cache, so that what they hold stays reachable from a global for a leak checker
+ * however it finds (or misses) a thread's own data. Touched only when a thread makes or drops its
+ * cache. */
 static struct buf_cache *bc_all;
 static pthread_mutex_t bc_all_lock = PTHREAD_MUTEX_INITIALIZER;
 
