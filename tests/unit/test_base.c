@@ -2,7 +2,9 @@
 /* Unit tests of base helpers. The refcounted buffers and their per-thread reuse: a released buffer
  * comes back for the next one of its size, in the releasing thread only, within the bounds; big
  * ones are not kept; a thread's kept buffers go with it (the leak checker of the sanitizer build
- * watches that). The byte hash: a function of the bytes, which every byte and the length change. */
+ * watches that). The byte hash: a function of the bytes, which every byte and the length change.
+ * The case-insensitive compare: the same answer as sb_lower byte by byte, for every pair of bytes
+ * at every position of a word and in the tail. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +178,58 @@ static void test_hash_bytes(void **state)
     free(b);
 }
 
+/* The definition: equal lengths and sb_lower equal at every byte. */
+static bool caseeq_ref(sb_str a, sb_str b)
+{
+    if (a.len != b.len)
+        return false;
+    for (size_t i = 0; i < a.len; i++)
+        if (sb_lower((unsigned char)a.p[i]) != sb_lower((unsigned char)b.p[i]))
+            return false;
+    return true;
+}
+
+static void test_caseeq_every_byte_pair(void **state)
+{
+    (void)state;
+    /* 11 bytes: one whole word and a tail of three; the pair under test sits at position 2 (in the
+     * word) and at position 9 (in the tail), among bytes that differ only in case */
+    char x[11], y[11];
+    const char *base = "zB9-kQ.aXy~";
+    for (int pos = 0; pos < 2; pos++) {
+        int at = pos ? 9 : 2;
+        for (int c = 0; c < 256; c++) {
+            for (int d = 0; d < 256; d++) {
+                memcpy(x, base, 11);
+                memcpy(y, base, 11);
+                for (int k = 0; k < 11; k++)
+                    if (y[k] >= 'a' && y[k] <= 'z')
+                        y[k] = (char)(y[k] - 32);
+                x[at] = (char)c;
+                y[at] = (char)d;
+                sb_str a = {x, 11}, b = {y, 11};
+                if (sb_str_caseeq(a, b) != caseeq_ref(a, b))
+                    fail_msg("bytes 0x%02x and 0x%02x at %d: %d", c, d, at, sb_str_caseeq(a, b));
+            }
+        }
+    }
+    /* every length up to three words, equal, case-flipped and with the last byte changed */
+    char m[25], n[25];
+    for (size_t len = 0; len <= 24; len++) {
+        for (size_t k = 0; k < len; k++) {
+            m[k] = (char)('a' + (int)(k * 7 % 26));
+            n[k] = (char)(m[k] - 32);
+        }
+        assert_true(sb_str_caseeq((sb_str){m, len}, (sb_str){n, len}));
+        if (len) {
+            n[len - 1] = '@'; /* 'A' - 1: not the same letter in either case */
+            assert_false(sb_str_caseeq((sb_str){m, len}, (sb_str){n, len}));
+        }
+        if (len < 24)
+            assert_false(sb_str_caseeq((sb_str){m, len}, (sb_str){m, len + 1}));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +240,7 @@ int main(void)
         cmocka_unit_test_setup(test_bounded, setup),
         cmocka_unit_test_setup(test_cross_thread, setup),
         cmocka_unit_test(test_hash_bytes),
+        cmocka_unit_test(test_caseeq_every_byte_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
