@@ -306,23 +306,47 @@ int sb_branch_worker(sb_str branch)
     if (branch.len != SB_BRANCH_LEN ||
         !sb_str_caseeq((sb_str){branch.p, BRANCH_PREFIX_LEN}, SB_STR(BRANCH_PREFIX)))
         return -1;
-    const char *p = branch.p + BRANCH_PREFIX_LEN;
-    int w1 = b32_val((unsigned char)p[0]), w0 = b32_val((unsigned char)p[1]);
-    if (w1 < 0 || w0 < 0)
-        return -1;
-    for (int i = 0; i < BRANCH_KEY_CHARS; i++) {
-        int d = b32_val((unsigned char)p[2 + i]);
-        if (d < 0 || (i == 0 && d > 15)) /* 13 digits carry 65 bits; the top one only 4 */
-            return -1;
+    /* the worker and key digits, each decoded once, summed as branch_check does */
+    const unsigned char *p = (const unsigned char *)branch.p + BRANCH_PREFIX_LEN;
+    unsigned sum = 11, bad = 0;
+    int v[2 + BRANCH_KEY_CHARS];
+    for (unsigned i = 0; i < 2 + BRANCH_KEY_CHARS; i++) {
+        v[i] = b32_val(p[i]);
+        bad |= (unsigned)v[i] >> 31; /* -1: not a digit */
+        sum += (unsigned)v[i] * (2 * i + 1);
     }
-    if (b32_val((unsigned char)p[2 + BRANCH_KEY_CHARS]) != (int)branch_check(p))
+    /* 13 key digits carry 65 bits; the top one only 4 */
+    if (bad || v[2] > 15 || b32_val(p[2 + BRANCH_KEY_CHARS]) != (int)(sum & 31))
         return -1;
-    return w1 << 5 | w0;
+    return v[0] << 5 | v[1];
 }
 
 static bool rw_lws(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+/* The first ';', ',' or '"' in [q, ve), or ve: eight bytes a step (a zero byte of v ^ c marks c;
+ * the lowest flag found is exact, as borrows only run upwards). */
+static const char *via_special(const char *q, const char *ve)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = ones * 0x80;
+    for (; ve - q >= 8; q += 8) {
+        uint64_t v, a, b, c;
+        memcpy(&v, q, 8);
+        a = v ^ (ones * ';');
+        b = v ^ (ones * ',');
+        c = v ^ (ones * '"');
+        uint64_t z = ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c);
+        z &= high;
+        if (z)
+            return q + (__builtin_ctzll(z) >> 3);
+    }
+#endif
+    while (q < ve && *q != ';' && *q != ',' && *q != '"')
+        q++;
+    return q;
 }
 
 int sb_branch_reply_worker(const char *p, size_t len)
@@ -354,11 +378,9 @@ int sb_branch_reply_worker(const char *p, size_t len)
             ve--;
         if (eol + 1 < end && rw_lws(eol[1]))
             return -1; /* folded */
-        for (const char *q = c + 1; q < ve; q++) {
-            if (*q == ',' || *q == '"')
-                return -1;
+        for (const char *q = c + 1; (q = via_special(q, ve)) < ve; q++) {
             if (*q != ';')
-                continue;
+                return -1; /* ',' or '"' */
             q++;
             while (q < ve && rw_lws(*q))
                 q++;
@@ -372,10 +394,14 @@ int sb_branch_reply_worker(const char *p, size_t len)
             q++;
             while (q < ve && rw_lws(*q))
                 q++;
-            const char *b = q;
-            while (q < ve && *q != ';' && *q != ',' && !rw_lws(*q))
-                q++;
-            return sb_branch_worker((sb_str){b, (size_t)(q - b)});
+            /* only a value of exactly SB_BRANCH_LEN bytes can be ours: look at that many and at
+             * what follows them, which must end the value */
+            if (ve - q < SB_BRANCH_LEN)
+                return -1;
+            const char *t = q + SB_BRANCH_LEN;
+            if (t < ve && *t != ';' && *t != ',' && !rw_lws(*t))
+                return -1;
+            return sb_branch_worker((sb_str){q, SB_BRANCH_LEN});
         }
         return -1;
     }
