@@ -24,14 +24,7 @@ struct buf_cache {
     struct sb_buf *head[BUF_CLASSES + 1]; /* by size / BUF_STEP */
     uint16_t n[BUF_CLASSES + 1];
     size_t bytes;
-    struct buf_cache *prev, *next; /* every thread's cache, on bc_all */
 };
-
-/* Every live cache, so that what they hold stays reachable from a global for a leak checker
- * however it finds (or misses) a thread's own data. Touched only when a thread makes or drops its
- * cache. */
-static struct buf_cache *bc_all;
-static pthread_mutex_t bc_all_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The calling thread's cache, made on its first release; it is also the thread-specific value of
  * bc_key, whose destructor empties it at thread exit. */
@@ -77,17 +70,8 @@ static void bc_drain(struct buf_cache *c)
 /* At thread exit: release the cache; a buffer released later (another destructor) is freed. */
 static void bc_exit(void *p)
 {
-    struct buf_cache *c = p;
-    pthread_mutex_lock(&bc_all_lock);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        bc_all = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    pthread_mutex_unlock(&bc_all_lock);
-    bc_drain(c);
-    free(c);
+    bc_drain(p);
+    free(p);
     bc = NULL;
     bc_dead = true;
 }
@@ -109,12 +93,6 @@ static struct buf_cache *bc_make(void)
         free(c);
         return NULL;
     }
-    pthread_mutex_lock(&bc_all_lock);
-    c->next = bc_all;
-    if (bc_all)
-        bc_all->prev = c;
-    bc_all = c;
-    pthread_mutex_unlock(&bc_all_lock);
     bc = c;
     return c;
 }
