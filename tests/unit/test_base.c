@@ -3,9 +3,11 @@
  * comes back for the next one of its size, in the releasing thread only, within the bounds; big
  * ones are not kept; a thread's kept buffers go with it (the leak checker of the sanitizer build
  * watches that). The byte hash: a function of the bytes, which every byte and the length change.
+ * Per-thread values: the destructor gets each exiting thread's value, and only a set one.
  * The case-insensitive compare: the same answer as sb_lower byte by byte, for every pair of bytes
  * at every position of a word and in the tail. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 
 #include "sb/base.h"
 #include "sb/buf.h"
+#include "sb/tkey.h"
 
 static int setup(void **state)
 {
@@ -230,6 +233,50 @@ static void test_caseeq_every_byte_pair(void **state)
     }
 }
 
+static atomic_int tk_freed, tk_sum;
+
+static void tk_dtor(void *p)
+{
+    atomic_fetch_add(&tk_freed, 1);
+    atomic_fetch_add(&tk_sum, *(int *)p);
+    free(p);
+}
+
+static struct sb_tkey tk = SB_TKEY_INIT(tk_dtor);
+
+/* Threads 0-5 set a value of 1 << i (the odd ones then clear it): the key is made once however
+ * many threads race to make it, and the destructor sees exactly the values still set. */
+static void *tk_thread(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    int *v = malloc(sizeof(*v));
+    *v = 1 << i;
+    if (sb_tkey_set(&tk, v) != 0)
+        return (void *)1;
+    if (i % 2) {
+        free(v);
+        if (sb_tkey_set(&tk, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_tkey(void **state)
+{
+    (void)state;
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, tk_thread, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < 6; i++) {
+        void *rc;
+        assert_int_equal(pthread_join(t[i], &rc), 0);
+        assert_null(rc);
+    }
+    assert_int_equal(atomic_load(&tk_freed), 3);
+    assert_int_equal(atomic_load(&tk_sum), 1 + 4 + 16);
+    assert_int_equal(atomic_load(&tk.state), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +288,7 @@ int main(void)
         cmocka_unit_test_setup(test_cross_thread, setup),
         cmocka_unit_test(test_hash_bytes),
         cmocka_unit_test(test_caseeq_every_byte_pair),
+        cmocka_unit_test(test_tkey),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

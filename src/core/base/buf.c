@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Refcounted buffers and the sticky-error writer. */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 
 #include "sb/base.h"
 #include "sb/buf.h"
+#include "sb/tkey.h"
 
 /* ---- per-thread cache --------------------------------------------------------------------------
  * Every received datagram and every built message takes a buffer, usually between 300 bytes and
@@ -30,9 +30,6 @@ struct buf_cache {
  * bc_key, whose destructor empties it at thread exit. */
 static _Thread_local struct buf_cache *bc;
 static _Thread_local bool bc_dead; /* the thread is exiting: no caching any more */
-static pthread_key_t bc_key;
-static pthread_once_t bc_once = PTHREAD_ONCE_INIT;
-static bool bc_key_ok;
 
 /* The link of a cached buffer lives in its data, which is free then: at the first pointer-aligned
  * place, where a leak checker's scan finds it too. */
@@ -76,20 +73,14 @@ static void bc_exit(void *p)
     bc_dead = true;
 }
 
-static void bc_key_init(void)
-{
-    bc_key_ok = pthread_key_create(&bc_key, bc_exit) == 0;
-}
+static struct sb_tkey bc_key = SB_TKEY_INIT(bc_exit);
 
 static struct buf_cache *bc_make(void)
 {
-    pthread_once(&bc_once, bc_key_init);
-    if (!bc_key_ok)
-        return NULL;
     struct buf_cache *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    if (pthread_setspecific(bc_key, c) != 0) {
+    if (sb_tkey_set(&bc_key, c) != 0) {
         free(c);
         return NULL;
     }

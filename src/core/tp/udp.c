@@ -3,7 +3,6 @@
  * worker), datagrams read in recvmmsg batches and handed to the receiver one by one. What the
  * worker sends while it handles a batch is queued and leaves in one sendmmsg at the batch's end. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +11,7 @@
 #include "sb/base.h"
 #include "sb/buf.h"
 #include "sb/log.h"
+#include "sb/tkey.h"
 #include "tp/tp_int.h"
 
 /* Batches per readiness callback: bounded so that one flooded socket cannot starve the others. */
@@ -84,8 +84,6 @@ struct sendq {
 
 static _Thread_local struct sendq *sq;
 static _Thread_local unsigned sq_depth; /* > 0 while a receive batch is being handled */
-static pthread_key_t sq_key;
-static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
 
 /* At thread exit; a send from a later destructor then goes directly. */
 static void sq_free(void *p)
@@ -95,23 +93,16 @@ static void sq_free(void *p)
     free(p);
 }
 
-static void sq_key_init(void)
-{
-    if (pthread_key_create(&sq_key, sq_free) != 0)
-        sq_key = (pthread_key_t)-1;
-}
+static struct sb_tkey sq_key = SB_TKEY_INIT(sq_free);
 
 static struct sendq *sq_get(void)
 {
     if (sq)
         return sq;
-    pthread_once(&sq_once, sq_key_init);
-    if (sq_key == (pthread_key_t)-1)
-        return NULL;
     struct sendq *q = malloc(sizeof(*q));
     if (!q)
         return NULL;
-    if (pthread_setspecific(sq_key, q) != 0) {
+    if (sb_tkey_set(&sq_key, q) != 0) {
         free(q);
         return NULL;
     }

@@ -2,13 +2,13 @@
 /* Digest arithmetic: HA1, the -sess step and the request-digest for MD5, SHA-256 and SHA-512/256
  * (RFC 2617 §3.2.2, RFC 7616 §3.4, RFC 8760 §2). */
 #include <pthread.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "sb/auth.h"
 #include "sb/base.h"
+#include "sb/tkey.h"
 
 /* The hash implementations, fetched once: EVP_md5() and friends would be looked up again by every
  * EVP_DigestInit_ex. They stay until the process ends. */
@@ -36,9 +36,6 @@ static const EVP_MD *alg_md(uint8_t alg)
 
 /* The calling thread's digest context, reused by every hash; freed at thread exit. */
 static _Thread_local EVP_MD_CTX *md_ctx;
-static pthread_key_t md_key;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static bool md_key_ok;
 
 /* At thread exit; a hash from a later destructor makes a new one (freed in the next round). */
 static void md_free(void *p)
@@ -47,22 +44,16 @@ static void md_free(void *p)
     EVP_MD_CTX_free(p);
 }
 
-static void md_key_init(void)
-{
-    md_key_ok = pthread_key_create(&md_key, md_free) == 0;
-}
+static struct sb_tkey md_key = SB_TKEY_INIT(md_free);
 
 static EVP_MD_CTX *md_get(void)
 {
     if (md_ctx)
         return md_ctx;
-    pthread_once(&md_once, md_key_init);
-    if (!md_key_ok)
-        return NULL;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (!c)
         return NULL;
-    if (pthread_setspecific(md_key, c) != 0) {
+    if (sb_tkey_set(&md_key, c) != 0) {
         EVP_MD_CTX_free(c);
         return NULL;
     }

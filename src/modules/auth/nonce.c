@@ -18,6 +18,7 @@
 #include "auth_int.h"
 #include "sb/base.h"
 #include "sb/log.h"
+#include "sb/tkey.h"
 
 #define KEY_LEN  32
 #define BODY_LEN 13 /* expiry (8) + generation (4) + algorithm (1) */
@@ -106,9 +107,6 @@ out:
  * exit; the main thread's lives until the process ends. */
 static _Thread_local EVP_MAC_CTX *mac_ctx;
 static _Thread_local unsigned mac_gen;
-static pthread_key_t mac_key;
-static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
-static bool mac_key_ok;
 
 /* At thread exit; a seal from a later destructor makes a new one, freed in the next round. */
 static void mac_free(void *p)
@@ -117,17 +115,14 @@ static void mac_free(void *p)
     EVP_MAC_CTX_free(p);
 }
 
-static void mac_key_init(void)
-{
-    mac_key_ok = pthread_key_create(&mac_key, mac_free) == 0;
-}
+static struct sb_tkey mac_key = SB_TKEY_INIT(mac_free);
 
 /* Drop the calling thread's context, and the copy of the key it holds. */
 static void mac_drop(void)
 {
     if (!mac_ctx)
         return;
-    pthread_setspecific(mac_key, NULL);
+    sb_tkey_set(&mac_key, NULL);
     EVP_MAC_CTX_free(mac_ctx);
     mac_ctx = NULL;
 }
@@ -153,9 +148,6 @@ static EVP_MAC_CTX *mac_get(void)
     if (mac_ctx && mac_gen == gen)
         return mac_ctx;
     if (!mac_ctx) {
-        pthread_once(&mac_once, mac_key_init);
-        if (!mac_key_ok)
-            return NULL;
         EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
         if (!mac)
             return NULL;
@@ -163,7 +155,7 @@ static EVP_MAC_CTX *mac_get(void)
         EVP_MAC_free(mac); /* the context holds its own reference */
         if (!c)
             return NULL;
-        if (pthread_setspecific(mac_key, c) != 0) {
+        if (sb_tkey_set(&mac_key, c) != 0) {
             EVP_MAC_CTX_free(c);
             return NULL;
         }
