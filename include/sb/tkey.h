@@ -13,7 +13,10 @@ struct sb_tkey {
     pthread_key_t key;
 };
 
-#define SB_TKEY_INIT(fn) {.dtor = (fn)}
+#define SB_TKEY_INIT(fn)                                                                           \
+    {                                                                                              \
+        .dtor = (fn)                                                                               \
+    }
 
 /* Make <v> the calling thread's value of <k> (NULL: none, its destructor will not run); the key
  * is created on the first call. 0, or SB_ENOMEM when the key or the value cannot be set. */

@@ -272,13 +272,16 @@ static int b32_val(unsigned char c)
     return (int)b32_tab[c] - 1;
 }
 
-/* A check digit over the worker and key digits: odd weights make every change of one digit, and
- * most swaps of two neighbours, change it; the offset keeps an all-zero branch from passing. */
-static unsigned branch_check(const char *digits)
+#define BRANCH_DIGITS (2 + BRANCH_KEY_CHARS) /* worker, then key */
+
+/* A check digit over the values of the worker and key digits: odd weights make every change of
+ * one digit, and most swaps of two neighbours, change it; the offset keeps an all-zero branch from
+ * passing. */
+static unsigned branch_check(const int v[BRANCH_DIGITS])
 {
     unsigned sum = 11;
-    for (unsigned i = 0; i < 2 + BRANCH_KEY_CHARS; i++)
-        sum += (unsigned)b32_val((unsigned char)digits[i]) * (2 * i + 1);
+    for (unsigned i = 0; i < BRANCH_DIGITS; i++)
+        sum += (unsigned)v[i] * (2 * i + 1);
     return sum & 31;
 }
 
@@ -286,16 +289,19 @@ size_t sb_branch_make(char *out, size_t cap, unsigned worker, uint64_t key)
 {
     if (cap < SB_BRANCH_LEN || worker > SB_BRANCH_MAX_WORKER)
         return 0;
+    int v[BRANCH_DIGITS];
+    v[0] = (int)(worker >> 5);
+    v[1] = (int)(worker & 31);
+    for (int i = BRANCH_KEY_CHARS - 1; i >= 0; i--) {
+        v[2 + i] = (int)(key & 31);
+        key >>= 5;
+    }
     /* RFC3261-8.1.1.7: the magic cookie says the branch is unique across space and time */
     memcpy(out, BRANCH_PREFIX, BRANCH_PREFIX_LEN);
     char *p = out + BRANCH_PREFIX_LEN;
-    p[0] = b32_digits[worker >> 5];
-    p[1] = b32_digits[worker & 31];
-    for (int i = BRANCH_KEY_CHARS - 1; i >= 0; i--) {
-        p[2 + i] = b32_digits[key & 31];
-        key >>= 5;
-    }
-    p[2 + BRANCH_KEY_CHARS] = b32_digits[branch_check(p)];
+    for (unsigned i = 0; i < BRANCH_DIGITS; i++)
+        p[i] = b32_digits[v[i]];
+    p[BRANCH_DIGITS] = b32_digits[branch_check(v)];
     if (cap > SB_BRANCH_LEN)
         out[SB_BRANCH_LEN] = '\0';
     return SB_BRANCH_LEN;
@@ -306,17 +312,15 @@ int sb_branch_worker(sb_str branch)
     if (branch.len != SB_BRANCH_LEN ||
         !sb_str_caseeq((sb_str){branch.p, BRANCH_PREFIX_LEN}, SB_STR(BRANCH_PREFIX)))
         return -1;
-    /* the worker and key digits, each decoded once, summed as branch_check does */
     const unsigned char *p = (const unsigned char *)branch.p + BRANCH_PREFIX_LEN;
-    unsigned sum = 11, bad = 0;
-    int v[2 + BRANCH_KEY_CHARS];
-    for (unsigned i = 0; i < 2 + BRANCH_KEY_CHARS; i++) {
+    int v[BRANCH_DIGITS];
+    unsigned bad = 0;
+    for (unsigned i = 0; i < BRANCH_DIGITS; i++) {
         v[i] = b32_val(p[i]);
         bad |= (unsigned)v[i] >> 31; /* -1: not a digit */
-        sum += (unsigned)v[i] * (2 * i + 1);
     }
     /* 13 key digits carry 65 bits; the top one only 4 */
-    if (bad || v[2] > 15 || b32_val(p[2 + BRANCH_KEY_CHARS]) != (int)(sum & 31))
+    if (bad || v[2] > 15 || b32_val(p[BRANCH_DIGITS]) != (int)branch_check(v))
         return -1;
     return v[0] << 5 | v[1];
 }
